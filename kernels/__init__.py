@@ -1,0 +1,33 @@
+"""Softmax kernels for the Two-Pass Softmax book.
+
+Four float32 softmax algorithms (three-pass with recomputing, three-pass with
+reloading, Dukhan & Ablavatski's two-pass, and the online softmax of Milakov &
+Gimelshein) as scalar, AVX2 and AVX-512F kernels, compiled on first use from the
+single sources in ``kernels/csrc`` (see ``kernels.build``).
+
+>>> import numpy as np, kernels
+>>> y = kernels.softmax(np.array([1, 2, 3], np.float32))
+"""
+
+from .api import (
+    Plan,
+    UnsupportedISAError,
+    available_isas,
+    get_kernel,
+    resolve_isa,
+    softmax,
+)
+from .registry import ALGORITHMS, ISAS, VARIANTS, Variant
+
+__all__ = [
+    "ALGORITHMS",
+    "ISAS",
+    "Plan",
+    "UnsupportedISAError",
+    "VARIANTS",
+    "Variant",
+    "available_isas",
+    "get_kernel",
+    "resolve_isa",
+    "softmax",
+]

@@ -1,0 +1,299 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Thin Cython bridge to the C kernels: the kernel table, the softmax driver,
+one caller per kernel family, and the exp error scans.
+
+Nothing here checks ISAs or shapes: `kernels.api` and `kernels.calls` do that
+before calling in.  Every call releases the GIL and runs with denormals
+flushed, like the driver.
+"""
+
+from libc.stdint cimport uint32_t, uint64_t
+
+
+cdef extern from "kernels.h" nogil:
+    ctypedef struct extexp_sum_t:
+        double mantissa
+        double exponent
+
+    ctypedef struct online_sum_t:
+        float max
+        double sum
+
+    ctypedef float (*rmax_fn)(size_t, const float*)
+    ctypedef double (*rsum_fn)(size_t, const float*)
+    ctypedef double (*raddexpminusmax_fn)(size_t, const float*, float)
+    ctypedef double (*raddstoreexpminusmax_fn)(size_t, const float*, float*, float)
+    ctypedef void (*vscaleexpminusmax_fn)(size_t, const float*, float*, float, float)
+    ctypedef void (*vscale_fn)(size_t, const float*, float*, float)
+    ctypedef void (*vcopy_fn)(size_t, const float*, float*)
+    ctypedef void (*vfill_fn)(size_t, float*, float)
+    ctypedef extexp_sum_t (*raddextexp_fn)(size_t, const float*)
+    ctypedef extexp_sum_t (*raddextexp_guarded_fn)(size_t, const float*, float)
+    ctypedef void (*vscaleextexp_fn)(size_t, const float*, float*, float, float)
+    ctypedef void (*vscaleextexp_guarded_fn)(size_t, const float*, float*, float, float, float)
+    ctypedef online_sum_t (*raddexponline_fn)(size_t, const float*)
+    ctypedef void (*vexpminus_fn)(size_t, const float*, float*)
+    ctypedef void (*vextexp_fn)(size_t, const float*, float*, float*)
+
+    ctypedef struct kernel_entry_t:
+        const char* name
+        void (*fn)()
+
+    const kernel_entry_t softmax_kernel_table[]
+    const size_t softmax_kernel_count
+
+    ctypedef struct softmax_plan_t:
+        int algorithm
+        rmax_fn rmax
+        raddexpminusmax_fn raddexpminusmax
+        vscaleexpminusmax_fn vscaleexpminusmax
+        raddstoreexpminusmax_fn raddstoreexpminusmax
+        vscale_fn vscale
+        raddextexp_fn raddextexp
+        vscaleextexp_fn vscaleextexp
+        raddextexp_guarded_fn raddextexp_guarded
+        vscaleextexp_guarded_fn vscaleextexp_guarded
+        raddexponline_fn raddexponline
+
+    size_t softmax_rows(const softmax_plan_t* plan, size_t rows, size_t n, const float* x, float* y)
+    unsigned softmax_denormals_off()
+    void softmax_denormals_restore(unsigned saved)
+    int softmax_cpu_supports(const char* isa)
+
+    ctypedef struct ulp_stats_t:
+        double max_ulp
+        double sum_ulp
+        uint64_t count
+        float worst_input
+
+    ulp_stats_t softmax_expminus_ulp_scan(vexpminus_fn kernel, uint32_t first, uint32_t last, uint32_t stride)
+    ulp_stats_t softmax_extexp_ulp_scan(vextexp_fn kernel, uint32_t first, uint32_t last, uint32_t stride)
+
+
+cdef dict _index = {softmax_kernel_table[i].name.decode(): i for i in range(softmax_kernel_count)}
+
+ALGORITHM_CODES = {
+    "three-pass-recompute": 0,
+    "three-pass-reload": 1,
+    "two-pass": 2,
+    "online": 3,
+}
+
+
+def kernel_names():
+    """Names of every compiled kernel, in table order."""
+    return list(_index)
+
+
+def cpu_supports(str isa):
+    return bool(softmax_cpu_supports(isa.encode()))
+
+
+cdef void* _fn(str name) except NULL:
+    try:
+        return <void*>softmax_kernel_table[<size_t>_index[name]].fn
+    except KeyError:
+        raise KeyError(f"kernel {name!r} is not compiled into this build") from None
+
+
+cdef class Plan:
+    """A softmax algorithm bound to concrete kernels (names per pass slot)."""
+
+    cdef softmax_plan_t plan
+    cdef readonly dict kernels
+
+    def __init__(self, str algorithm, dict kernels):
+        self.kernels = dict(kernels)
+        self.plan.algorithm = ALGORITHM_CODES[algorithm]
+        for slot, name in kernels.items():
+            self._set(slot, _fn(name))
+
+    cdef _set(self, str slot, void* fn):
+        if slot == "rmax": self.plan.rmax = <rmax_fn>fn
+        elif slot == "raddexpminusmax": self.plan.raddexpminusmax = <raddexpminusmax_fn>fn
+        elif slot == "vscaleexpminusmax": self.plan.vscaleexpminusmax = <vscaleexpminusmax_fn>fn
+        elif slot == "raddstoreexpminusmax": self.plan.raddstoreexpminusmax = <raddstoreexpminusmax_fn>fn
+        elif slot == "vscale": self.plan.vscale = <vscale_fn>fn
+        elif slot == "raddextexp": self.plan.raddextexp = <raddextexp_fn>fn
+        elif slot == "vscaleextexp": self.plan.vscaleextexp = <vscaleextexp_fn>fn
+        elif slot == "raddextexp_guarded": self.plan.raddextexp_guarded = <raddextexp_guarded_fn>fn
+        elif slot == "vscaleextexp_guarded": self.plan.vscaleextexp_guarded = <vscaleextexp_guarded_fn>fn
+        elif slot == "raddexponline": self.plan.raddexponline = <raddexponline_fn>fn
+        else: raise ValueError(f"no plan slot {slot!r}")
+
+    def run(self, const float[:, ::1] x, float[:, ::1] y):
+        """Softmax of each row of x into y (same shape; y may be x).
+        Returns the number of rows that took a guarded path."""
+        cdef size_t rows = x.shape[0], n = x.shape[1], guarded
+        if rows == 0 or n == 0:
+            return 0
+        with nogil:
+            guarded = softmax_rows(&self.plan, rows, n, &x[0, 0], &y[0, 0])
+        return guarded
+
+
+# ---- one caller per family, for tests, benchmarks and the book ----
+
+cdef inline const float* _in(const float[::1] x) noexcept nogil:
+    return &x[0] if x.shape[0] else NULL
+
+cdef inline float* _out(float[::1] y) noexcept nogil:
+    return &y[0] if y.shape[0] else NULL
+
+
+def rmax(str name, const float[::1] x):
+    cdef rmax_fn f = <rmax_fn>_fn(name)
+    cdef float r
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        r = f(x.shape[0], _in(x))
+    softmax_denormals_restore(saved)
+    return r
+
+
+def rsum(str name, const float[::1] x):
+    cdef rsum_fn f = <rsum_fn>_fn(name)
+    cdef double r
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        r = f(x.shape[0], _in(x))
+    softmax_denormals_restore(saved)
+    return r
+
+
+def raddexpminusmax(str name, const float[::1] x, float max):
+    cdef raddexpminusmax_fn f = <raddexpminusmax_fn>_fn(name)
+    cdef double r
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        r = f(x.shape[0], _in(x), max)
+    softmax_denormals_restore(saved)
+    return r
+
+
+def raddstoreexpminusmax(str name, const float[::1] x, float[::1] y, float max):
+    cdef raddstoreexpminusmax_fn f = <raddstoreexpminusmax_fn>_fn(name)
+    cdef double r
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        r = f(x.shape[0], _in(x), _out(y), max)
+    softmax_denormals_restore(saved)
+    return r
+
+
+def vscaleexpminusmax(str name, const float[::1] x, float[::1] y, float max, float scale):
+    cdef vscaleexpminusmax_fn f = <vscaleexpminusmax_fn>_fn(name)
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        f(x.shape[0], _in(x), _out(y), max, scale)
+    softmax_denormals_restore(saved)
+
+
+def vscale(str name, const float[::1] x, float[::1] y, float scale):
+    cdef vscale_fn f = <vscale_fn>_fn(name)
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        f(x.shape[0], _in(x), _out(y), scale)
+    softmax_denormals_restore(saved)
+
+
+def vcopy(str name, const float[::1] x, float[::1] y):
+    cdef vcopy_fn f = <vcopy_fn>_fn(name)
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        f(x.shape[0], _in(x), _out(y))
+    softmax_denormals_restore(saved)
+
+
+def vfill(str name, float[::1] y, float value):
+    cdef vfill_fn f = <vfill_fn>_fn(name)
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        f(y.shape[0], _out(y), value)
+    softmax_denormals_restore(saved)
+
+
+def raddextexp(str name, const float[::1] x):
+    cdef raddextexp_fn f = <raddextexp_fn>_fn(name)
+    cdef extexp_sum_t r
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        r = f(x.shape[0], _in(x))
+    softmax_denormals_restore(saved)
+    return r.mantissa, r.exponent
+
+
+def raddextexp_guarded(str name, const float[::1] x, float shift):
+    cdef raddextexp_guarded_fn f = <raddextexp_guarded_fn>_fn(name)
+    cdef extexp_sum_t r
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        r = f(x.shape[0], _in(x), shift)
+    softmax_denormals_restore(saved)
+    return r.mantissa, r.exponent
+
+
+def vscaleextexp(str name, const float[::1] x, float[::1] y, float scale_m, float scale_e):
+    cdef vscaleextexp_fn f = <vscaleextexp_fn>_fn(name)
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        f(x.shape[0], _in(x), _out(y), scale_m, scale_e)
+    softmax_denormals_restore(saved)
+
+
+def vscaleextexp_guarded(str name, const float[::1] x, float[::1] y, float shift, float scale_m, float scale_e):
+    cdef vscaleextexp_guarded_fn f = <vscaleextexp_guarded_fn>_fn(name)
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        f(x.shape[0], _in(x), _out(y), shift, scale_m, scale_e)
+    softmax_denormals_restore(saved)
+
+
+def raddexponline(str name, const float[::1] x):
+    cdef raddexponline_fn f = <raddexponline_fn>_fn(name)
+    cdef online_sum_t r
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        r = f(x.shape[0], _in(x))
+    softmax_denormals_restore(saved)
+    return r.max, r.sum
+
+
+def vexpminus(str name, const float[::1] x, float[::1] y):
+    cdef vexpminus_fn f = <vexpminus_fn>_fn(name)
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        f(x.shape[0], _in(x), _out(y))
+    softmax_denormals_restore(saved)
+
+
+def vextexp(str name, const float[::1] x, float[::1] m, float[::1] e):
+    cdef vextexp_fn f = <vextexp_fn>_fn(name)
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        f(x.shape[0], _in(x), _out(m), _out(e))
+    softmax_denormals_restore(saved)
+
+
+def expminus_ulp_scan(str name, uint32_t first, uint32_t last, uint32_t stride):
+    """Max and mean ULP error of a vexpminus kernel over float bit patterns."""
+    cdef vexpminus_fn f = <vexpminus_fn>_fn(name)
+    cdef ulp_stats_t s
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        s = softmax_expminus_ulp_scan(f, first, last, stride)
+    softmax_denormals_restore(saved)
+    return {"max_ulp": s.max_ulp, "mean_ulp": s.sum_ulp / s.count if s.count else 0.0, "count": s.count,
+            "worst_input": s.worst_input}
+
+
+def extexp_ulp_scan(str name, uint32_t first, uint32_t last, uint32_t stride):
+    """Max and mean ULP error of a vextexp kernel over float bit patterns."""
+    cdef vextexp_fn f = <vextexp_fn>_fn(name)
+    cdef ulp_stats_t s
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        s = softmax_extexp_ulp_scan(f, first, last, stride)
+    softmax_denormals_restore(saved)
+    return {"max_ulp": s.max_ulp, "mean_ulp": s.sum_ulp / s.count if s.count else 0.0, "count": s.count,
+            "worst_input": s.worst_input}

@@ -1,0 +1,165 @@
+"""The public softmax API: validation, ISA dispatch and plans.
+
+``softmax(x, algorithm=..., isa=..., out=...)`` computes a float32 softmax over
+the last axis of an array of any shape with one of the four algorithms. The
+ISA is the best this CPU supports unless the ``isa`` argument or the
+``SOFTMAX_ISA`` environment variable names one; naming an ISA the CPU lacks
+raises :class:`UnsupportedISAError` instead of crashing with SIGILL.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+
+from . import build, registry
+
+ISA_ENV = "SOFTMAX_ISA"
+
+
+class UnsupportedISAError(ValueError):
+    """The requested ISA is unknown or this CPU cannot run it."""
+
+
+@functools.cache
+def available_isas() -> tuple[str, ...]:
+    """ISAs this CPU can run, from the most portable to the widest."""
+    core = build.load()
+    return tuple(isa for isa in build.compiled_isas() if core.cpu_supports(isa))
+
+
+def check_isa(isa: str) -> str:
+    """Returns isa if this CPU can run it; raises UnsupportedISAError otherwise."""
+    if isa not in registry.ISAS:
+        raise UnsupportedISAError(f"unknown ISA {isa!r}; known: {', '.join(registry.ISAS)}")
+    if isa not in available_isas():
+        raise UnsupportedISAError(
+            f"this CPU cannot run {isa!r} kernels; available: {', '.join(available_isas())}"
+        )
+    return isa
+
+
+def resolve_isa(isa: str | None = None) -> str:
+    """The ISA a call will use: the argument, else $SOFTMAX_ISA, else the widest available."""
+    if isa is None:
+        isa = os.environ.get(ISA_ENV) or None
+    if isa is None:
+        return available_isas()[-1]
+    return check_isa(isa)
+
+
+def check_algorithm(algorithm: str) -> str:
+    if algorithm not in registry.ALGORITHMS:
+        raise ValueError(
+            f"unknown algorithm {algorithm!r}; choose one of {', '.join(registry.ALGORITHMS)}"
+        )
+    return algorithm
+
+
+class Plan:
+    """An algorithm bound to one kernel variant per pass (and guarded path).
+
+    ``variants`` maps a family to a variant (or its name) to override the
+    registry's default for that family; all must belong to the plan's ISA.
+    """
+
+    def __init__(self, algorithm: str, isa: str | None = None, variants=None):
+        self.algorithm = check_algorithm(algorithm)
+        self.isa = resolve_isa(isa)
+        chosen = {}
+        families = registry.ALGORITHM_PASSES[algorithm] + registry.ALGORITHM_GUARD_FAMILIES[algorithm]
+        for family in families:
+            chosen[family] = registry.default_variant(family, self.isa)
+        for family, variant in (variants or {}).items():
+            if isinstance(variant, str):
+                variant = registry.lookup(variant)
+            if family not in chosen or variant.family != family:
+                raise ValueError(f"{variant.name} is not a {family} kernel of {algorithm}")
+            if variant.isa != self.isa:
+                raise ValueError(f"{variant.name} is not an {self.isa} kernel")
+            chosen[family] = variant
+        self.variants = chosen
+        self._plan = build.load().Plan(algorithm, {f: v.name for f, v in chosen.items()})
+
+    @property
+    def passes(self) -> list[registry.Variant]:
+        """The variants of the algorithm's passes, in order."""
+        return [self.variants[f] for f in registry.ALGORITHM_PASSES[self.algorithm]]
+
+    def __call__(self, x, out=None) -> np.ndarray:
+        x, out = _prepare(x, out)
+        if x.size:
+            self.last_guarded_rows = self._plan.run(
+                x.reshape(-1, x.shape[-1]), out.reshape(-1, out.shape[-1])
+            )
+        return out
+
+    def __repr__(self) -> str:
+        names = ", ".join(v.name for v in self.passes)
+        return f"Plan({self.algorithm!r}, isa={self.isa!r}: {names})"
+
+
+def get_kernel(variant):
+    """A single registered kernel as a Python callable, after checking that this
+    CPU can run it.  Its arguments follow the family's C signature with arrays
+    for pointers, e.g. ``get_kernel("f32_rmax__avx2_u32_acc4")(x)``."""
+    if isinstance(variant, str):
+        variant = registry.lookup(variant)
+    check_isa(variant.isa)
+    return functools.partial(getattr(build.load(), variant.family), variant.name)
+
+
+@functools.lru_cache(maxsize=64)
+def _default_plan(algorithm: str, isa: str) -> Plan:
+    return Plan(algorithm, isa)
+
+
+def softmax(x, *, algorithm: str = "two-pass", isa: str | None = None, out=None) -> np.ndarray:
+    """Softmax over the last axis of a float32 array.
+
+    Parameters
+    ----------
+    x : numpy.ndarray of float32, at least 1-d
+        Any layout; non-contiguous or unaligned input is copied first.
+    algorithm : "two-pass" (default), "three-pass-recompute",
+        "three-pass-reload" or "online"
+    isa : "scalar", "avx2", "avx512f" or None for $SOFTMAX_ISA / the best available
+    out : float32 C-contiguous array of x's shape, optional; may be x itself
+
+    Non-finite inputs follow scipy.special.softmax: a row containing NaN or
+    +inf, or only -inf, becomes NaN; -inf elements of other rows become 0.
+    Outputs below the smallest normal float (1.2e-38) may be flushed to 0.
+    """
+    return _default_plan(check_algorithm(algorithm), resolve_isa(isa))(x, out)
+
+
+def _prepare(x, out):
+    """Validates x and out; returns a C-contiguous aligned x and the output array."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"x must be a numpy.ndarray of float32, not {type(x).__name__}")
+    if x.dtype != np.float32:
+        raise TypeError(f"x must have dtype float32, not {x.dtype}")
+    if x.ndim == 0:
+        raise ValueError("x must have at least one dimension (softmax runs over the last axis)")
+    if out is None:
+        return np.require(x, requirements=["C", "A"]), np.empty(x.shape, np.float32)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray of float32, not {type(out).__name__}")
+    if out.dtype != np.float32:
+        raise TypeError(f"out must have dtype float32, not {out.dtype}")
+    if out.shape != x.shape:
+        raise ValueError(f"out has shape {out.shape}, expected {x.shape}")
+    if not (out.flags.c_contiguous and out.flags.aligned):
+        raise ValueError("out must be C-contiguous and aligned")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    in_place = out.__array_interface__["data"][0] == x.__array_interface__["data"][0] and (
+        x.strides == out.strides
+    )
+    if not in_place and np.shares_memory(x, out):
+        raise ValueError("out overlaps x without being x itself; pass out=x or a separate array")
+    if not in_place:
+        x = np.require(x, requirements=["C", "A"])
+    return x, out

@@ -1,0 +1,109 @@
+/* AVX2 + FMA layer: 8 float lanes in a __m256.  The target region lets this
+ * compile whatever -march says; cpu.c decides whether it may run.
+ * Include inside a translation unit, followed by isa_end.h. */
+#include "common.h"
+#include "exp_constants.h"
+#include <immintrin.h>
+
+#define SOFTMAX_TARGET_REGION 1
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+
+#define ISA_NAME avx2
+#define VLEN 8
+
+typedef __m256 vf;
+typedef __m256 vmask; /* all-ones lanes where true */
+
+SOFTMAX_INLINE vf v_zero(void) { return _mm256_setzero_ps(); }
+SOFTMAX_INLINE vf v_set1(float a) { return _mm256_set1_ps(a); }
+SOFTMAX_INLINE vf v_load(const float* p) { return _mm256_loadu_ps(p); }
+SOFTMAX_INLINE void v_store(float* p, vf v) { _mm256_storeu_ps(p, v); }
+SOFTMAX_INLINE void v_stream(float* p, vf v) { _mm256_stream_ps(p, v); }
+SOFTMAX_INLINE void v_stream_fence(void) { _mm_sfence(); }
+SOFTMAX_INLINE vf v_add(vf a, vf b) { return _mm256_add_ps(a, b); }
+SOFTMAX_INLINE vf v_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+SOFTMAX_INLINE vf v_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+SOFTMAX_INLINE vf v_fma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+/* MAXPS returns b when either operand is NaN. */
+SOFTMAX_INLINE vf v_max(vf a, vf b) { return _mm256_max_ps(a, b); }
+SOFTMAX_INLINE vf v_neg_abs(vf a) { return _mm256_or_ps(a, _mm256_set1_ps(-0.0f)); }
+SOFTMAX_INLINE vmask v_gt(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+SOFTMAX_INLINE vf v_select(vmask m, vf a, vf b) { return _mm256_blendv_ps(b, a, m); }
+
+SOFTMAX_INLINE float v_hsum(vf a) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+SOFTMAX_INLINE float v_hmax(vf a) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Mask of the first `count` lanes, 0 < count < 8. */
+SOFTMAX_INLINE vmask v_first(size_t count) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), lane));
+}
+SOFTMAX_INLINE vf v_load_first(const float* p, vmask m) { return _mm256_maskload_ps(p, _mm256_castps_si256(m)); }
+SOFTMAX_INLINE void v_store_first(float* p, vf v, vmask m) { _mm256_maskstore_ps(p, _mm256_castps_si256(m), v); }
+/* Elements to peel before p is aligned for v_stream. */
+SOFTMAX_INLINE size_t v_stream_misalignment(const float* p) {
+    return (size_t)((-(uintptr_t)p / sizeof(float)) & (VLEN - 1));
+}
+
+/* e^z for z <= 0; 0 when e^z is below the normal range; NaN stays NaN. */
+SOFTMAX_INLINE vf v_expminus(vf z) {
+    vf n = _mm256_fmadd_ps(z, _mm256_set1_ps(EXP_LOG2E), _mm256_set1_ps(EXP_MAGIC_BIAS));
+    const vf s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(n), 23)); /* 2^n */
+    n = _mm256_sub_ps(n, _mm256_set1_ps(EXP_MAGIC_BIAS));
+    vf t = _mm256_fmadd_ps(n, _mm256_set1_ps(EXP_MINUS_LN2_HI), z);
+    t = _mm256_fmadd_ps(n, _mm256_set1_ps(EXP_MINUS_LN2_LO), t);
+    vf p = _mm256_fmadd_ps(_mm256_set1_ps(EXP_C5), t, _mm256_set1_ps(EXP_C4));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(EXP_C3));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(EXP_C2));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(EXP_C1));
+    /* s * (1 + t*p): scaling by s is exact, so no intermediate is ever
+     * denormal (s + (t*s)*p would be, and FTZ would flush it). */
+    const vf f = _mm256_mul_ps(s, _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.0f)));
+    const vf underflow = _mm256_cmp_ps(z, _mm256_set1_ps(EXP_DENORMAL_CUTOFF), _CMP_LT_OQ);
+    return _mm256_andnot_ps(underflow, f);
+}
+
+/* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */
+SOFTMAX_INLINE vf v_extexp(vf x, vf* exponent) {
+    const vf magic = _mm256_set1_ps(EXP_MAGIC_BIAS);
+    const vf n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(EXP_LOG2E), magic), magic);
+    vf t = _mm256_fmadd_ps(n, _mm256_set1_ps(EXP_MINUS_LN2_HI), x);
+    t = _mm256_fmadd_ps(n, _mm256_set1_ps(EXP_MINUS_LN2_LO), t);
+    vf p = _mm256_fmadd_ps(_mm256_set1_ps(EXP_C5), t, _mm256_set1_ps(EXP_C4));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(EXP_C3));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(EXP_C2));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(EXP_C1));
+    *exponent = n;
+    return _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.0f));
+}
+
+/* 2^d for integer-valued d <= 0, exact; 0 once d < -126 (no denormals). */
+SOFTMAX_INLINE vf v_pow2_nonpositive(vf d) {
+    const vf clamped = _mm256_max_ps(d, _mm256_set1_ps(-127.0f));
+    const vf biased = _mm256_add_ps(clamped, _mm256_set1_ps(EXP_MAGIC_BIAS));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(biased), 23));
+}
+
+/* p * 2^d for integer-valued d <= 0. */
+SOFTMAX_INLINE vf v_ldexp_nonpositive(vf p, vf d) { return _mm256_mul_ps(p, v_pow2_nonpositive(d)); }
+
+/* acc + p * 2^d for integer-valued d <= 0. */
+SOFTMAX_INLINE vf v_add_ldexp(vf acc, vf p, vf d) { return _mm256_fmadd_ps(p, v_pow2_nonpositive(d), acc); }
+
+#include "isa_helpers.h"

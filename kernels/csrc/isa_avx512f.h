@@ -1,0 +1,93 @@
+/* AVX-512F layer: 16 float lanes in a __m512, masks in __mmask16, and
+ * VSCALEFPS for exact scaling by 2^n.  The target region lets this compile on
+ * any x86-64 compiler; cpu.c decides whether it may run.
+ * Include inside a translation unit, followed by isa_end.h. */
+#include "common.h"
+#include "exp_constants.h"
+#include <immintrin.h>
+
+#define SOFTMAX_TARGET_REGION 1
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+#endif
+
+#define ISA_NAME avx512f
+#define VLEN 16
+
+typedef __m512 vf;
+typedef __mmask16 vmask;
+
+SOFTMAX_INLINE vf v_zero(void) { return _mm512_setzero_ps(); }
+SOFTMAX_INLINE vf v_set1(float a) { return _mm512_set1_ps(a); }
+SOFTMAX_INLINE vf v_load(const float* p) { return _mm512_loadu_ps(p); }
+SOFTMAX_INLINE void v_store(float* p, vf v) { _mm512_storeu_ps(p, v); }
+SOFTMAX_INLINE void v_stream(float* p, vf v) { _mm512_stream_ps(p, v); }
+SOFTMAX_INLINE void v_stream_fence(void) { _mm_sfence(); }
+SOFTMAX_INLINE vf v_add(vf a, vf b) { return _mm512_add_ps(a, b); }
+SOFTMAX_INLINE vf v_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+SOFTMAX_INLINE vf v_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+SOFTMAX_INLINE vf v_fma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+/* VMAXPS returns b when either operand is NaN. */
+SOFTMAX_INLINE vf v_max(vf a, vf b) { return _mm512_max_ps(a, b); }
+SOFTMAX_INLINE vf v_neg_abs(vf a) {
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_set1_epi32((int)0x80000000u)));
+}
+SOFTMAX_INLINE vmask v_gt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+SOFTMAX_INLINE vf v_select(vmask m, vf a, vf b) { return _mm512_mask_blend_ps(m, b, a); }
+SOFTMAX_INLINE float v_hsum(vf a) { return _mm512_reduce_add_ps(a); }
+SOFTMAX_INLINE float v_hmax(vf a) { return _mm512_reduce_max_ps(a); }
+
+/* Mask of the first `count` lanes, 0 < count < 16. */
+SOFTMAX_INLINE vmask v_first(size_t count) { return (vmask)((1u << count) - 1u); }
+SOFTMAX_INLINE vf v_load_first(const float* p, vmask m) { return _mm512_maskz_loadu_ps(m, p); }
+SOFTMAX_INLINE void v_store_first(float* p, vf v, vmask m) { _mm512_mask_storeu_ps(p, m, v); }
+/* Elements to peel before p is aligned for v_stream. */
+SOFTMAX_INLINE size_t v_stream_misalignment(const float* p) {
+    return (size_t)((-(uintptr_t)p / sizeof(float)) & (VLEN - 1));
+}
+
+/* e^z for z <= 0; 0 when e^z is below the normal range; NaN stays NaN. */
+SOFTMAX_INLINE vf v_expminus(vf z) {
+    const vf n = _mm512_roundscale_ps(_mm512_mul_ps(z, _mm512_set1_ps(EXP_LOG2E)), _MM_FROUND_TO_NEAREST_INT);
+    vf t = _mm512_fmadd_ps(n, _mm512_set1_ps(EXP_MINUS_LN2_HI), z);
+    t = _mm512_fmadd_ps(n, _mm512_set1_ps(EXP_MINUS_LN2_LO), t);
+    vf p = _mm512_fmadd_ps(_mm512_set1_ps(EXP_C5), t, _mm512_set1_ps(EXP_C4));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(EXP_C3));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(EXP_C2));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(EXP_C1));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
+    /* Lanes with z below the cutoff (but not NaN) become exactly 0. */
+    const vmask normal = _mm512_cmp_ps_mask(z, _mm512_set1_ps(EXP_DENORMAL_CUTOFF), _CMP_NLT_UQ);
+    return _mm512_maskz_scalef_ps(normal, p, n);
+}
+
+/* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */
+SOFTMAX_INLINE vf v_extexp(vf x, vf* exponent) {
+    /* Rounding the exact product x*log2e (one FMA with the magic bias) keeps
+     * ExtExp within 2 ULP up to |x| = 2^16; rounding a rounded product
+     * (ROUNDSCALE of x*log2e) loses that beyond 2^14. */
+    const vf magic = _mm512_set1_ps(EXP_MAGIC_BIAS);
+    const vf n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(EXP_LOG2E), magic), magic);
+    vf t = _mm512_fmadd_ps(n, _mm512_set1_ps(EXP_MINUS_LN2_HI), x);
+    t = _mm512_fmadd_ps(n, _mm512_set1_ps(EXP_MINUS_LN2_LO), t);
+    vf p = _mm512_fmadd_ps(_mm512_set1_ps(EXP_C5), t, _mm512_set1_ps(EXP_C4));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(EXP_C3));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(EXP_C2));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(EXP_C1));
+    *exponent = n;
+    return _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
+}
+
+/* 2^d for integer-valued d <= 0 (flushed to 0 under FTZ once d < -126). */
+SOFTMAX_INLINE vf v_pow2_nonpositive(vf d) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), d); }
+
+/* p * 2^d for integer-valued d <= 0. */
+SOFTMAX_INLINE vf v_ldexp_nonpositive(vf p, vf d) { return _mm512_scalef_ps(p, d); }
+
+/* acc + p * 2^d for integer-valued d <= 0. */
+SOFTMAX_INLINE vf v_add_ldexp(vf acc, vf p, vf d) { return _mm512_add_ps(acc, _mm512_scalef_ps(p, d)); }
+
+#include "isa_helpers.h"

@@ -1,0 +1,83 @@
+/* Portable scalar "vector" layer: one lane, plain C99.  It compiles on any
+ * CPU and computes exactly the same arithmetic as the SIMD layers (the same
+ * magic-bias rounding, the same FMA chain), so it doubles as their reference.
+ * Include inside a translation unit, followed by isa_end.h. */
+#include "common.h"
+#include "exp_constants.h"
+
+#define ISA_NAME scalar
+#define VLEN 1
+
+typedef float vf;
+typedef int vmask;
+
+SOFTMAX_INLINE uint32_t bits_of(float f) { uint32_t u; memcpy(&u, &f, sizeof u); return u; }
+SOFTMAX_INLINE float float_of(uint32_t u) { float f; memcpy(&f, &u, sizeof f); return f; }
+
+SOFTMAX_INLINE vf v_zero(void) { return 0.0f; }
+SOFTMAX_INLINE vf v_set1(float a) { return a; }
+SOFTMAX_INLINE vf v_load(const float* p) { return *p; }
+SOFTMAX_INLINE void v_store(float* p, vf v) { *p = v; }
+SOFTMAX_INLINE void v_stream(float* p, vf v) { *p = v; }
+SOFTMAX_INLINE void v_stream_fence(void) {}
+SOFTMAX_INLINE vf v_add(vf a, vf b) { return a + b; }
+SOFTMAX_INLINE vf v_sub(vf a, vf b) { return a - b; }
+SOFTMAX_INLINE vf v_mul(vf a, vf b) { return a * b; }
+SOFTMAX_INLINE vf v_fma(vf a, vf b, vf c) { return fmaf(a, b, c); }
+/* Like x86 MAXPS: returns b when either operand is NaN. */
+SOFTMAX_INLINE vf v_max(vf a, vf b) { return a > b ? a : b; }
+SOFTMAX_INLINE vf v_neg_abs(vf a) { return float_of(bits_of(a) | 0x80000000u); }
+SOFTMAX_INLINE vmask v_gt(vf a, vf b) { return a > b; }
+SOFTMAX_INLINE vf v_select(vmask m, vf a, vf b) { return m ? a : b; }
+SOFTMAX_INLINE float v_hsum(vf a) { return a; }
+SOFTMAX_INLINE float v_hmax(vf a) { return a; }
+
+/* Partial vectors never occur with one lane; these keep the templates uniform. */
+SOFTMAX_INLINE vmask v_first(size_t count) { return count != 0; }
+SOFTMAX_INLINE vf v_load_first(const float* p, vmask m) { return m ? *p : 0.0f; }
+SOFTMAX_INLINE void v_store_first(float* p, vf v, vmask m) { if (m) *p = v; }
+SOFTMAX_INLINE size_t v_stream_misalignment(const float* p) { (void)p; return 0; }
+
+/* e^z for z <= 0; 0 when e^z is below the normal range; NaN stays NaN. */
+SOFTMAX_INLINE vf v_expminus(vf z) {
+    float n = fmaf(z, EXP_LOG2E, EXP_MAGIC_BIAS);
+    const float s = float_of(bits_of(n) << 23); /* 2^n */
+    n -= EXP_MAGIC_BIAS;
+    float t = fmaf(n, EXP_MINUS_LN2_HI, z);
+    t = fmaf(n, EXP_MINUS_LN2_LO, t);
+    float p = fmaf(EXP_C5, t, EXP_C4);
+    p = fmaf(p, t, EXP_C3);
+    p = fmaf(p, t, EXP_C2);
+    p = fmaf(p, t, EXP_C1);
+    /* s * (1 + t*p): scaling by s is exact, so no intermediate is ever
+     * denormal (s + (t*s)*p would be, and FTZ would flush it). */
+    const float f = s * fmaf(p, t, 1.0f);
+    return z < EXP_DENORMAL_CUTOFF ? 0.0f : f;
+}
+
+/* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */
+SOFTMAX_INLINE vf v_extexp(vf x, vf* exponent) {
+    const float n = fmaf(x, EXP_LOG2E, EXP_MAGIC_BIAS) - EXP_MAGIC_BIAS;
+    float t = fmaf(n, EXP_MINUS_LN2_HI, x);
+    t = fmaf(n, EXP_MINUS_LN2_LO, t);
+    float p = fmaf(EXP_C5, t, EXP_C4);
+    p = fmaf(p, t, EXP_C3);
+    p = fmaf(p, t, EXP_C2);
+    p = fmaf(p, t, EXP_C1);
+    *exponent = n;
+    return fmaf(p, t, 1.0f);
+}
+
+/* 2^d for integer-valued d <= 0, exact; 0 once d < -126 (no denormals). */
+SOFTMAX_INLINE vf v_pow2_nonpositive(vf d) {
+    const float clamped = d < -127.0f ? -127.0f : d;
+    return float_of(bits_of(clamped + EXP_MAGIC_BIAS) << 23);
+}
+
+/* p * 2^d for integer-valued d <= 0. */
+SOFTMAX_INLINE vf v_ldexp_nonpositive(vf p, vf d) { return p * v_pow2_nonpositive(d); }
+
+/* acc + p * 2^d for integer-valued d <= 0. */
+SOFTMAX_INLINE vf v_add_ldexp(vf acc, vf p, vf d) { return fmaf(p, v_pow2_nonpositive(d), acc); }
+
+#include "isa_helpers.h"

@@ -1,0 +1,9 @@
+/* Shared epilogue of every template: forgets the parameters. */
+#undef KERNEL_NAME
+#undef UNROLL
+#undef ACC
+#undef STREAM
+#undef GUARDED
+#undef VECS
+#undef BLOCK_TERMS
+#undef BLOCK_ITERATIONS
