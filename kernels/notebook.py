@@ -1,0 +1,42 @@
+"""Helpers the book's notebooks share: quick mode, the %%cython setup, glue.
+
+Notebooks read ``BOOK_QUICK=1`` (set by the test suite) to shrink their sizes;
+the book build runs them at full size.
+"""
+
+from __future__ import annotations
+
+import os
+
+QUICK_ENV = "BOOK_QUICK"
+
+
+def quick() -> bool:
+    """True when notebooks should run at test sizes."""
+    return os.environ.get(QUICK_ENV, "") not in ("", "0")
+
+
+def pick(full, quick_value):
+    """`full` in the book build, `quick_value` under the test suite."""
+    return quick_value if quick() else full
+
+
+def setup_cython() -> str:
+    """Loads the %%cython magic (made to raise on compile errors) and returns
+    the line arguments that compile exactly like the library does."""
+    from IPython import get_ipython
+
+    from . import build
+
+    shell = get_ipython()
+    if shell is None:
+        raise RuntimeError("setup_cython() needs a running IPython kernel")
+    build.make_cython_magic_strict(shell)
+    return build.cython_magic_args()
+
+
+def glue(name: str, value, display: bool = False):
+    """myst_nb.glue, imported lazily so the library does not require myst-nb."""
+    from myst_nb import glue as _glue
+
+    return _glue(name, value, display=display)
