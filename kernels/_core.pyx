@@ -297,3 +297,116 @@ def extexp_ulp_scan(str name, uint32_t first, uint32_t last, uint32_t stride):
     softmax_denormals_restore(saved)
     return {"max_ulp": s.max_ulp, "mean_ulp": s.sum_ulp / s.count if s.count else 0.0, "count": s.count,
             "worst_input": s.worst_input}
+
+
+# ---- timing: batches of calls measured in C, for kernels.bench ----
+
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
+from libc.stdlib cimport malloc, free
+
+cdef enum TaskKind:
+    TASK_PLAN, TASK_RMAX, TASK_RSUM, TASK_RADDEXPMINUSMAX, TASK_RADDSTOREEXPMINUSMAX,
+    TASK_VSCALEEXPMINUSMAX, TASK_VSCALE, TASK_VCOPY, TASK_VFILL, TASK_RADDEXTEXP,
+    TASK_VSCALEEXTEXP, TASK_RADDEXPONLINE
+
+_TASK_KINDS = {
+    "rmax": TASK_RMAX, "rsum": TASK_RSUM, "raddexpminusmax": TASK_RADDEXPMINUSMAX,
+    "raddstoreexpminusmax": TASK_RADDSTOREEXPMINUSMAX, "vscaleexpminusmax": TASK_VSCALEEXPMINUSMAX,
+    "vscale": TASK_VSCALE, "vcopy": TASK_VCOPY, "vfill": TASK_VFILL, "raddextexp": TASK_RADDEXTEXP,
+    "vscaleextexp": TASK_VSCALEEXTEXP, "raddexponline": TASK_RADDEXPONLINE,
+}
+
+
+cdef inline long long _now_ns() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec
+
+
+cdef class Task:
+    """One timed operation: a softmax plan over `rows` rows, or one kernel with
+    fixed scalar arguments a, b (max / scale / exponent, as its family takes)."""
+
+    cdef int kind
+    cdef void* fn
+    cdef Plan plan
+    cdef size_t rows
+    cdef float a, b
+
+    def __init__(self, str kernel_or_algorithm, plan=None, size_t rows=1, float a=0.0, float b=0.0):
+        if plan is not None:
+            self.kind = TASK_PLAN
+            self.plan = plan
+        else:
+            self.kind = _TASK_KINDS[kernel_or_algorithm.split("__")[0].removeprefix("f32_")]
+            self.fn = _fn(kernel_or_algorithm)
+        self.rows, self.a, self.b = rows, a, b
+
+
+cdef double _run(Task t, size_t n, const float* x, float* y) noexcept nogil:
+    """Runs the task once; returns its scalar result (0 for vector kernels)."""
+    cdef extexp_sum_t e
+    cdef online_sum_t o
+    if t.kind == TASK_PLAN:
+        return <double>softmax_rows(&t.plan.plan, t.rows, n // t.rows, x, y)
+    elif t.kind == TASK_RMAX:
+        return (<rmax_fn>t.fn)(n, x)
+    elif t.kind == TASK_RSUM:
+        return (<rsum_fn>t.fn)(n, x)
+    elif t.kind == TASK_RADDEXPMINUSMAX:
+        return (<raddexpminusmax_fn>t.fn)(n, x, t.a)
+    elif t.kind == TASK_RADDSTOREEXPMINUSMAX:
+        return (<raddstoreexpminusmax_fn>t.fn)(n, x, y, t.a)
+    elif t.kind == TASK_VSCALEEXPMINUSMAX:
+        (<vscaleexpminusmax_fn>t.fn)(n, x, y, t.a, t.b)
+    elif t.kind == TASK_VSCALE:
+        (<vscale_fn>t.fn)(n, x, y, t.a)
+    elif t.kind == TASK_VCOPY:
+        (<vcopy_fn>t.fn)(n, x, y)
+    elif t.kind == TASK_VFILL:
+        (<vfill_fn>t.fn)(n, y, t.a)
+    elif t.kind == TASK_RADDEXTEXP:
+        e = (<raddextexp_fn>t.fn)(n, x)
+        return e.mantissa
+    elif t.kind == TASK_VSCALEEXTEXP:
+        (<vscaleextexp_fn>t.fn)(n, x, y, t.a, t.b)
+    elif t.kind == TASK_RADDEXPONLINE:
+        o = (<raddexponline_fn>t.fn)(n, x)
+        return o.sum
+    return 0.0
+
+
+def time_batch(Task task, list xs, list ys, size_t n, size_t calls, size_t first=0):
+    """Times `calls` consecutive runs of task over n floats, call i using
+    xs[(first + i) % len(xs)] and ys[(first + i) % len(ys)] (rotating buffers
+    keeps them cold).  Returns (nanoseconds, sum of the scalar results)."""
+    cdef size_t nx = len(xs), ny = len(ys), i
+    cdef const float** xp = <const float**>malloc(nx * sizeof(float*))
+    cdef float** yp = <float**>malloc(ny * sizeof(float*))
+    cdef const float[::1] xv
+    cdef float[::1] yv
+    cdef long long start, stop
+    cdef double checksum = 0.0
+    cdef unsigned saved
+    try:
+        for i in range(nx):
+            xv = xs[i]
+            if <size_t>xv.shape[0] < n:
+                raise ValueError("input buffer shorter than n")
+            xp[i] = &xv[0]
+        for i in range(ny):
+            yv = ys[i]
+            if <size_t>yv.shape[0] < n:
+                raise ValueError("output buffer shorter than n")
+            yp[i] = &yv[0]
+        saved = softmax_denormals_off()
+        with nogil:
+            start = _now_ns()
+            for i in range(calls):
+                checksum += _run(task, n, xp[(first + i) % nx], yp[(first + i) % ny])
+            stop = _now_ns()
+        softmax_denormals_restore(saved)
+        return stop - start, checksum
+    finally:
+        free(xp)
+        free(yp)

@@ -112,8 +112,19 @@ def get_kernel(variant):
 
 
 @functools.lru_cache(maxsize=64)
-def _default_plan(algorithm: str, isa: str) -> Plan:
-    return Plan(algorithm, isa)
+def _cached_plan(algorithm: str, isa: str, size_class: str) -> Plan:
+    from . import tuning
+
+    stored = tuning.stored_variants(algorithm, isa, size_class) or {}
+    return Plan(algorithm, isa, {f: v for f, v in stored.items() if v in registry.BY_NAME})
+
+
+def plan_for(algorithm: str, isa: str | None, n: int) -> Plan:
+    """The plan softmax uses for rows of n elements: this machine's tuned
+    variants for n's size class (see `kernels.tuning`), else the defaults."""
+    from . import tuning
+
+    return _cached_plan(check_algorithm(algorithm), resolve_isa(isa), tuning.size_class(n))
 
 
 def softmax(x, *, algorithm: str = "two-pass", isa: str | None = None, out=None) -> np.ndarray:
@@ -132,7 +143,8 @@ def softmax(x, *, algorithm: str = "two-pass", isa: str | None = None, out=None)
     +inf, or only -inf, becomes NaN; -inf elements of other rows become 0.
     Outputs below the smallest normal float (1.2e-38) may be flushed to 0.
     """
-    return _default_plan(check_algorithm(algorithm), resolve_isa(isa))(x, out)
+    n = x.shape[-1] if isinstance(x, np.ndarray) and x.ndim else 0
+    return plan_for(algorithm, isa, n)(x, out)
 
 
 def _prepare(x, out):

@@ -1,0 +1,138 @@
+"""python -m kernels.bench {sweep,report,tune}."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from .. import registry
+
+SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)([KMG]?)$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """'1024', '4K', '64M', '2^20' -> elements."""
+    text = text.strip()
+    if text.startswith("2^") and text[2:].isdigit():
+        return 1 << int(text[2:])
+    m = SIZE_RE.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use e.g. 4096, 64K, 2^20)")
+    value = float(m.group(1)) * {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[m.group(2).upper()]
+    if value < 1 or value != int(value):
+        raise argparse.ArgumentTypeError(f"not a whole number of elements: {text!r}")
+    return int(value)
+
+
+def parse_sizes(text: str) -> list[int]:
+    """A comma list of sizes, or LO..HI for powers of two between them."""
+    if ".." in text:
+        lo, hi = (parse_size(t) for t in text.split("..", 1))
+        if lo > hi:
+            raise argparse.ArgumentTypeError(f"empty size range {text!r}")
+        sizes, n = [], 1
+        while n <= hi:
+            if n >= lo:
+                sizes.append(n)
+            n *= 2
+        return sizes
+    return [parse_size(t) for t in text.split(",") if t.strip()]
+
+
+def choice_list(choices):
+    def parse(text):
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        bad = [t for t in items if t not in choices]
+        if bad:
+            raise argparse.ArgumentTypeError(f"unknown {', '.join(bad)}; choose from {', '.join(choices)}")
+        return items
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m kernels.bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sweep = sub.add_parser("sweep", help="measure every algorithm, pass, bandwidth kernel and peer across sizes")
+    sweep.add_argument("--sizes", type=parse_sizes, help="e.g. 1K..64M or 1024,32768 (default: 1K..2^26, x1.5 steps)")
+    sweep.add_argument("--algorithms", type=choice_list(registry.ALGORITHMS))
+    sweep.add_argument("--isas", type=choice_list(registry.ISAS))
+    sweep.add_argument("--variants", choices=("tuned", "default", "all"), default="tuned")
+    sweep.add_argument("--reps", type=int, help="interleaved rounds per size (default 11, quick 5)")
+    sweep.add_argument("--cache", choices=("warm", "cold", "both"), default="warm")
+    sweep.add_argument("--threads", type=int, default=1, help="threads for peers that use them (torch)")
+    sweep.add_argument("--no-peers", action="store_true")
+    sweep.add_argument("--no-passes", action="store_true")
+    sweep.add_argument("--no-accuracy", action="store_true")
+    sweep.add_argument("--quick", action="store_true", help="a few sizes and rounds: under a minute")
+    sweep.add_argument("--out", help="results folder (default: results/ or $SOFTMAX_RESULTS)")
+    sweep.add_argument("--no-progress", action="store_true")
+
+    report = sub.add_parser("report", help="print the report of the latest (or a given) sweep")
+    report.add_argument("run", nargs="?", help="a results/<machine>/<run> folder (default: the latest)")
+    report.add_argument("--root", help="results folder to search (default: results/ or $SOFTMAX_RESULTS)")
+
+    tune = sub.add_parser("tune", help="find and store the best variants for this machine")
+    tune.add_argument("--isas", type=choice_list(registry.ISAS))
+    tune.add_argument("--algorithms", type=choice_list(registry.ALGORITHMS))
+    tune.add_argument("--reps", type=int, default=7)
+    tune.add_argument("--quick", action="store_true")
+    tune.add_argument("--dry-run", action="store_true", help="measure and print, store nothing")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "reps", None) is not None and args.reps < 1:
+        parser.error("--reps must be at least 1")
+    if args.command == "sweep":
+        return _sweep(args)
+    if args.command == "report":
+        return _report(args)
+    return _tune(args)
+
+
+def _sweep(args) -> int:
+    from . import results
+    from .sweep import QUICK_SIZES, SweepConfig, run_sweep
+
+    config = SweepConfig()
+    if args.quick:
+        config.sizes, config.reps, config.target_ms = list(QUICK_SIZES), 5, 1.0
+        config.accuracy_sizes = [1 << 15, 1 << 18]
+    if args.sizes:
+        config.sizes = args.sizes
+    if args.algorithms:
+        config.algorithms = args.algorithms
+    if args.isas:
+        config.isas = args.isas
+    if args.reps:
+        config.reps = args.reps
+    config.variants = args.variants
+    config.modes = ["warm", "cold"] if args.cache == "both" else [args.cache]
+    config.threads = args.threads
+    config.peers = not args.no_peers
+    config.passes = not args.no_passes
+    if args.no_accuracy:
+        config.accuracy_sizes = []
+    run = run_sweep(config, progress=not args.no_progress, log=lambda m: print(m, file=sys.stderr))
+    folder = results.save(run, args.out, tag="quick" if args.quick else "")
+    print(f"saved {folder}")
+    return 0
+
+
+def _report(args) -> int:
+    from . import report, results
+
+    folder = args.run or results.latest(args.root)
+    print(report.render(results.load(folder)))
+    return 0
+
+
+def _tune(args) -> int:
+    from . import tune
+
+    return tune.main(args)

@@ -1,0 +1,77 @@
+"""Saving and loading sweep results: results/<machine-id>/<timestamp>/."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from .sweep import Run, SweepConfig
+
+RESULTS_ENV = "SOFTMAX_RESULTS"
+
+
+def results_root() -> Path:
+    """$SOFTMAX_RESULTS, else results/ at the repository root (or the cwd)."""
+    if os.environ.get(RESULTS_ENV):
+        return Path(os.environ[RESULTS_ENV])
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "_config.yml").exists() and (parent / "kernels").is_dir():
+            return parent / "results"
+    return Path.cwd() / "results"
+
+
+def save(run: Run, root: Path | None = None, tag: str = "") -> Path:
+    root = Path(root) if root else results_root()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    folder = root / run.machine["id"] / (stamp + (f"-{tag}" if tag else ""))
+    folder.mkdir(parents=True, exist_ok=False)
+    (folder / "machine.json").write_text(json.dumps(run.machine, indent=2))
+    (folder / "config.json").write_text(json.dumps(run.config_dict(), indent=2))
+    run.samples.to_csv(folder / "samples.csv", index=False)
+    if run.accuracy is not None and len(run.accuracy):
+        run.accuracy.to_csv(folder / "accuracy.csv", index=False)
+    return folder
+
+
+NUMERIC_COLUMNS = {"n", "rep", "calls", "ns_per_call", "max_rel_error"}
+
+
+def normalize(df: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as numbers; every other column as text with '' for missing."""
+    df = df.copy()
+    for column in df.columns:
+        if column in NUMERIC_COLUMNS:
+            df[column] = pd.to_numeric(df[column])
+        else:
+            df[column] = df[column].astype(object).where(df[column].notna(), "").astype(str)
+    return df
+
+
+def load(folder: Path) -> Run:
+    folder = Path(folder)
+    config = SweepConfig(**json.loads((folder / "config.json").read_text()))
+    machine = json.loads((folder / "machine.json").read_text())
+    samples = normalize(pd.read_csv(folder / "samples.csv", dtype=str, keep_default_na=False))
+    acc_path = folder / "accuracy.csv"
+    acc = normalize(pd.read_csv(acc_path, dtype=str, keep_default_na=False)) if acc_path.exists() else pd.DataFrame()
+    return Run(config, machine, samples, acc)
+
+
+def runs(root: Path | None = None, machine_id: str | None = None) -> list[Path]:
+    """Saved runs, oldest first (optionally of one machine)."""
+    root = Path(root) if root else results_root()
+    pattern = f"{machine_id}/*" if machine_id else "*/*"
+    return sorted((p for p in root.glob(pattern) if (p / "samples.csv").exists()), key=lambda p: p.name)
+
+
+def latest(root: Path | None = None, machine_id: str | None = None) -> Path:
+    found = runs(root, machine_id)
+    if not found:
+        raise FileNotFoundError(f"no saved sweep under {Path(root) if root else results_root()}; run "
+                                "`python -m kernels.bench sweep` first")
+    return found[-1]
