@@ -50,6 +50,14 @@ def compile_args() -> list[str]:
     return ["-O3", native, "-std=c11", "-fno-math-errno"]
 
 
+def isa_compile_args(isa: str) -> list[str]:
+    """Extra flags for one ISA's translation unit (and its %%cython cells).
+
+    The AVX2 kernels are compiled with AVX-512 off, so that on an AVX-512 CPU
+    they stay the VEX-encoded, 16-register code an AVX2-only CPU runs."""
+    return ["-mno-avx512f"] if isa == "avx2" and _X86_64 else []
+
+
 def compiled_isas() -> tuple[str, ...]:
     """ISAs whose code this platform's compiler can build (not necessarily run)."""
     return registry.ISAS if _X86_64 else ("scalar",)
@@ -69,7 +77,7 @@ def _instantiation(variant: registry.Variant) -> str:
         f"#define KERNEL_NAME {variant.name}",
         f"#define UNROLL {variant.unroll}",
     ]
-    if family.reduction:
+    if family.accumulators:
         lines.append(f"#define ACC {variant.accumulators}")
     if variant.streaming:
         lines.append("#define STREAM 1")
@@ -171,6 +179,7 @@ def build_key() -> str:
         PYX.read_bytes().decode(),
         repr(sorted(_generated_sources().items())),
         repr(compile_args()),
+        repr({isa: isa_compile_args(isa) for isa in compiled_isas()}),
         compiler_identity(),
         sys.version,
         Cython.__version__,
@@ -228,6 +237,26 @@ def _run_captured(fn):
         return error, tmp.read().decode(errors="replace")
 
 
+def _compile_isa_objects(build_dir: Path) -> list[str]:
+    """Compiles each ISA's instance file with its own flags; returns the objects."""
+    import setuptools  # noqa: F401  (makes `distutils` setuptools' copy, the one Cython's magic uses)
+    from distutils.ccompiler import new_compiler
+    from distutils.sysconfig import customize_compiler
+
+    compiler = new_compiler()
+    customize_compiler(compiler)
+    objects = []
+    for isa in compiled_isas():
+        source = build_dir / f"instances_{isa}.c"
+        objects += compiler.compile(
+            [str(source)],
+            output_dir=str(build_dir / "obj"),
+            include_dirs=[str(CSRC), str(build_dir)],
+            extra_postargs=compile_args() + isa_compile_args(isa) + ["-fPIC"],
+        )
+    return objects
+
+
 def _compile(build_dir: Path, module_name: str) -> None:
     from Cython.Build import cythonize
     from setuptools import Distribution, Extension
@@ -236,16 +265,18 @@ def _compile(build_dir: Path, module_name: str) -> None:
         (build_dir / name).write_text(text)
     pyx = build_dir / f"{module_name}.pyx"
     pyx.write_text(PYX.read_text())
-    sources = [str(pyx), str(CSRC / "driver.c")] + [str(build_dir / n) for n in _generated_sources()]
-    ext = Extension(
-        module_name,
-        sources=sources,
-        include_dirs=[str(CSRC), str(build_dir)],
-        extra_compile_args=compile_args(),
-        libraries=["m"] if sys.platform != "win32" else [],
-    )
+    table = build_dir / "kernel_table.c"
 
     def run():
+        objects = _compile_isa_objects(build_dir)
+        ext = Extension(
+            module_name,
+            sources=[str(pyx), str(CSRC / "driver.c"), str(table)],
+            include_dirs=[str(CSRC), str(build_dir)],
+            extra_compile_args=compile_args(),
+            extra_objects=objects,
+            libraries=["m"] if sys.platform != "win32" else [],
+        )
         (ext_built,) = cythonize([ext], quiet=True, language_level=3, build_dir=str(build_dir))
         dist = Distribution({"ext_modules": [ext_built]})
         cmd = dist.get_command_obj("build_ext")
@@ -287,14 +318,15 @@ def load():
 # --------------------------------------------------------- %%cython support
 
 
-def cython_magic_args() -> str:
-    """The ``%%cython`` line arguments that compile like the library does.
+def cython_magic_args(isa: str = "scalar") -> str:
+    """The ``%%cython`` line arguments that compile a cell holding `isa`
+    kernels exactly like the library compiles them.
 
     The digest define makes the magic's cache key change whenever any kernel
     source (headers included) or this CPU changes.
     """
     digest = hashlib.sha256((sources_digest() + cpu_fingerprint()).encode()).hexdigest()[:16]
-    args = [f"--compile-args={a}" for a in compile_args()]
+    args = [f"--compile-args={a}" for a in compile_args() + isa_compile_args(isa)]
     args += [f"--compile-args=-DKERNELS_DIGEST={digest}", f"-I {CSRC}"]
     return " ".join(args)
 

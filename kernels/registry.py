@@ -30,7 +30,8 @@ class Family:
     name: str
     template: str
     role: str
-    reduction: bool = False  # has accumulators
+    reduction: bool = False  # returns a value computed over the whole row
+    accumulators: bool = False  # its unroll comes with a number of vector accumulators (rmax)
     writes: bool = False  # stores an output vector (may stream)
     uses_exp: bool = True
     guarded: bool = False  # the two-pass guarded form of its template
@@ -39,7 +40,7 @@ class Family:
 FAMILIES = {
     f.name: f
     for f in (
-        Family("rmax", "rmax.h", "max of x", reduction=True, uses_exp=False),
+        Family("rmax", "rmax.h", "max of x", reduction=True, accumulators=True, uses_exp=False),
         Family("rsum", "rsum.h", "sum of x (read-only bandwidth)", reduction=True, uses_exp=False),
         Family("raddexpminusmax", "raddexpminusmax.h", "sum of e^(x-max)", reduction=True),
         Family(
@@ -92,7 +93,7 @@ class Variant:
         if fam.uses_exp:
             parts.append("p5")
         parts.append(f"u{self.unroll}")
-        if fam.reduction:
+        if fam.accumulators:
             parts.append(f"acc{self.accumulators}")
         if self.streaming:
             parts.append("nt")
@@ -127,11 +128,14 @@ def _expand(family: str, isa: str, shapes) -> list[Variant]:
 # (vectors per main-loop iteration, accumulators) per family; the same shapes
 # for every ISA, scaled by its lane count.  The scalar path gets one modest
 # shape per family: it exists for portability and as the readable reference.
-_REDUCTION_SHAPES = [(4, 2), (4, 4), (8, 2), (8, 4)]
-_MAP_SHAPES = [(2, 1), (4, 1), (8, 1)]
+# Small tiles fit AVX2's 16 registers (the exp needs ~11 constants); wide ones
+# suit AVX-512's 32.  Sums need no accumulator count: each iteration's tile is
+# summed pairwise into double accumulators.
+_REDUCTION_SHAPES = [(2, 1), (4, 1), (8, 1)]
+_MAP_SHAPES = [(1, 1), (2, 1), (4, 1), (8, 1)]
 _PRESETS = {
     "rmax": [(4, 4), (8, 4)],
-    "rsum": [(4, 4), (8, 4)],
+    "rsum": [(4, 1), (8, 1)],
     "raddexpminusmax": _REDUCTION_SHAPES,
     "raddstoreexpminusmax": _REDUCTION_SHAPES,
     "vscaleexpminusmax": _MAP_SHAPES,
@@ -139,7 +143,7 @@ _PRESETS = {
     "vcopy": [(4, 1), (8, 1)],
     "vfill": [(4, 1), (8, 1)],
     "raddextexp": _REDUCTION_SHAPES,
-    "raddextexp_guarded": [(4, 2)],
+    "raddextexp_guarded": [(4, 1)],
     "vscaleextexp": _MAP_SHAPES,
     "vscaleextexp_guarded": [(2, 1)],
     "raddexponline": _REDUCTION_SHAPES,
@@ -147,7 +151,8 @@ _PRESETS = {
     "vextexp": [(1, 1)],
 }
 _SCALAR_PRESETS = {
-    family: [(1, 1)] if not FAMILIES[family].reduction else [(4, 2)] for family in _PRESETS
+    family: [(4, 2)] if FAMILIES[family].accumulators else [(4, 1)] if FAMILIES[family].reduction else [(1, 1)]
+    for family in _PRESETS
 }
 
 
@@ -207,18 +212,18 @@ ALGORITHM_GUARD_FAMILIES = {
 # default.  `python -m kernels.bench tune` measures better choices per machine.
 _DEFAULT_SHAPE = {
     "rmax": (4, 4),
-    "rsum": (4, 4),
-    "raddexpminusmax": (4, 2),
-    "raddstoreexpminusmax": (4, 2),
+    "rsum": (4, 1),
+    "raddexpminusmax": (4, 1),
+    "raddstoreexpminusmax": (4, 1),
     "vscaleexpminusmax": (4, 1),
     "vscale": (4, 1),
     "vcopy": (4, 1),
     "vfill": (4, 1),
-    "raddextexp": (4, 2),
-    "raddextexp_guarded": (4, 2),
+    "raddextexp": (4, 1),
+    "raddextexp_guarded": (4, 1),
     "vscaleextexp": (4, 1),
     "vscaleextexp_guarded": (2, 1),
-    "raddexponline": (4, 2),
+    "raddexponline": (4, 1),
     "vexpminus": (1, 1),
     "vextexp": (1, 1),
 }

@@ -1,7 +1,8 @@
 """Accuracy at large N: errors must not grow with the row length.
 
 Plain sequential float accumulation reaches ~4e-4 relative error at N = 16M;
-the blocked reductions keep every algorithm within its bound up to N = 2^26."""
+pairwise tiles summed into double accumulators keep every algorithm within its
+bound up to N = 2^26."""
 
 import numpy as np
 import pytest

@@ -54,7 +54,7 @@ typedef struct {
 
 /* Exact 2^k in double for integer k; 0 below the double normal range. */
 static inline double softmax_pow2_double(double k) {
-    if (k < -1022.0) return 0.0;
+    if (!(k >= -1022.0)) return 0.0; /* also NaN: its mantissa carries the NaN */
     uint64_t bits = (uint64_t)((int64_t)k + 1023) << 52;
     double result;
     memcpy(&result, &bits, sizeof result);
@@ -70,16 +70,6 @@ static inline void extexp_sum_add(extexp_sum_t* sum, double mantissa, double exp
         sum->exponent = exponent;
     } else {
         sum->mantissa += mantissa * softmax_pow2_double(exponent - sum->exponent);
-    }
-}
-
-/* Adds a block's (max, sum of e^(x - max)) into a running online sum. */
-static inline void online_sum_add(online_sum_t* total, float block_max, double block_sum) {
-    if (block_max > total->max) {
-        total->sum = total->sum * exp((double)total->max - (double)block_max) + block_sum;
-        total->max = block_max;
-    } else {
-        total->sum += block_sum * exp((double)block_max - (double)total->max);
     }
 }
 

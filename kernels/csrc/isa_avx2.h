@@ -1,5 +1,9 @@
 /* AVX2 + FMA layer: 8 float lanes in a __m256.  The target region lets this
- * compile whatever -march says; cpu.c decides whether it may run.
+ * compile whatever -march says; cpu.c decides whether it may run.  The build
+ * compiles this translation unit with AVX-512 off (-mno-avx512f, see
+ * kernels/build.py): on an AVX-512 CPU, -march=native would otherwise let
+ * these kernels use EVEX encodings and 32 vector registers, and they would no
+ * longer be the AVX2 kernels an AVX2-only CPU runs.
  * Include inside a translation unit, followed by isa_end.h. */
 #include "common.h"
 #include "exp_constants.h"
@@ -35,6 +39,30 @@ SOFTMAX_INLINE vf v_neg_abs(vf a) { return _mm256_or_ps(a, _mm256_set1_ps(-0.0f)
 SOFTMAX_INLINE vmask v_gt(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 SOFTMAX_INLINE vf v_select(vmask m, vf a, vf b) { return _mm256_blendv_ps(b, a, m); }
 
+SOFTMAX_INLINE int v_any_gt(vf a, vf b) { return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ)) != 0; }
+
+/* Per-lane double accumulators (8 lanes in two __m256d): reductions sum each
+ * iteration's terms pairwise in float, then add them here, so error does not
+ * grow with n. */
+typedef struct {
+    __m256d lo, hi;
+} vd;
+SOFTMAX_INLINE vd vd_zero(void) { return (vd){_mm256_setzero_pd(), _mm256_setzero_pd()}; }
+SOFTMAX_INLINE vd vd_add(vd acc, vf v) {
+    acc.lo = _mm256_add_pd(acc.lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    acc.hi = _mm256_add_pd(acc.hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    return acc;
+}
+SOFTMAX_INLINE vd vd_mul(vd acc, vf v) {
+    acc.lo = _mm256_mul_pd(acc.lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    acc.hi = _mm256_mul_pd(acc.hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    return acc;
+}
+SOFTMAX_INLINE void vd_store(double* p, vd acc) {
+    _mm256_storeu_pd(p, acc.lo);
+    _mm256_storeu_pd(p + 4, acc.hi);
+}
+
 SOFTMAX_INLINE float v_hsum(vf a) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -61,37 +89,51 @@ SOFTMAX_INLINE size_t v_stream_misalignment(const float* p) {
     return (size_t)((-(uintptr_t)p / sizeof(float)) & (VLEN - 1));
 }
 
-/* e^z for z <= 0; 0 when e^z is below the normal range; NaN stays NaN. */
-SOFTMAX_INLINE vf v_expminus(vf z) {
+/* scale * e^z for z <= 0 and 0 < scale <= 1; 0 when e^z is below the
+ * normal range; NaN stays NaN.  The scale is folded into the polynomial's
+ * coefficients (loop-invariant, so computed once per call). */
+SOFTMAX_INLINE vf v_expminus_times(vf z, vf scale) {
+    /* Arguments below the cutoff become the cutoff, where 2^n = 2^-126 and
+     * e^t < 1: the result is denormal and FTZ (always on while kernels run,
+     * see driver.c) flushes it to 0.  One MAXPS instead of compare + and-not;
+     * MAXPS returns its second operand, so NaN stays NaN. */
+    z = _mm256_max_ps(_mm256_set1_ps(EXP_FLUSH_ARGUMENT), z);
     vf n = _mm256_fmadd_ps(z, _mm256_set1_ps(EXP_LOG2E), _mm256_set1_ps(EXP_MAGIC_BIAS));
     const vf s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(n), 23)); /* 2^n */
     n = _mm256_sub_ps(n, _mm256_set1_ps(EXP_MAGIC_BIAS));
     vf t = _mm256_fmadd_ps(n, _mm256_set1_ps(EXP_MINUS_LN2_HI), z);
     t = _mm256_fmadd_ps(n, _mm256_set1_ps(EXP_MINUS_LN2_LO), t);
-    vf p = _mm256_fmadd_ps(_mm256_set1_ps(EXP_C5), t, _mm256_set1_ps(EXP_C4));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(EXP_C3));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(EXP_C2));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(EXP_C1));
-    /* s * (1 + t*p): scaling by s is exact, so no intermediate is ever
+    vf p = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(EXP_C5), scale), t,
+                           _mm256_mul_ps(_mm256_set1_ps(EXP_C4), scale));
+    p = _mm256_fmadd_ps(p, t, _mm256_mul_ps(_mm256_set1_ps(EXP_C3), scale));
+    p = _mm256_fmadd_ps(p, t, _mm256_mul_ps(_mm256_set1_ps(EXP_C2), scale));
+    p = _mm256_fmadd_ps(p, t, _mm256_mul_ps(_mm256_set1_ps(EXP_C1), scale));
+    /* s * scale * (1 + t*p): scaling by s is exact, so no intermediate is
      * denormal (s + (t*s)*p would be, and FTZ would flush it). */
-    const vf f = _mm256_mul_ps(s, _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.0f)));
-    const vf underflow = _mm256_cmp_ps(z, _mm256_set1_ps(EXP_DENORMAL_CUTOFF), _CMP_LT_OQ);
-    return _mm256_andnot_ps(underflow, f);
+    return _mm256_mul_ps(s, _mm256_fmadd_ps(p, t, scale));
 }
 
-/* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */
-SOFTMAX_INLINE vf v_extexp(vf x, vf* exponent) {
+/* e^z for z <= 0; 0 when e^z is below the normal range; NaN stays NaN. */
+SOFTMAX_INLINE vf v_expminus(vf z) { return v_expminus_times(z, _mm256_set1_ps(1.0f)); }
+
+/* ExtExp times a scale: scale * e^x = p * 2^n with p in scale * [0.7, 1.42]
+ * and integer n; never overflows.  The scale is folded into the polynomial. */
+SOFTMAX_INLINE vf v_extexp_times(vf x, vf scale, vf* exponent) {
     const vf magic = _mm256_set1_ps(EXP_MAGIC_BIAS);
     const vf n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(EXP_LOG2E), magic), magic);
     vf t = _mm256_fmadd_ps(n, _mm256_set1_ps(EXP_MINUS_LN2_HI), x);
     t = _mm256_fmadd_ps(n, _mm256_set1_ps(EXP_MINUS_LN2_LO), t);
-    vf p = _mm256_fmadd_ps(_mm256_set1_ps(EXP_C5), t, _mm256_set1_ps(EXP_C4));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(EXP_C3));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(EXP_C2));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(EXP_C1));
+    vf p = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(EXP_C5), scale), t,
+                           _mm256_mul_ps(_mm256_set1_ps(EXP_C4), scale));
+    p = _mm256_fmadd_ps(p, t, _mm256_mul_ps(_mm256_set1_ps(EXP_C3), scale));
+    p = _mm256_fmadd_ps(p, t, _mm256_mul_ps(_mm256_set1_ps(EXP_C2), scale));
+    p = _mm256_fmadd_ps(p, t, _mm256_mul_ps(_mm256_set1_ps(EXP_C1), scale));
     *exponent = n;
-    return _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.0f));
+    return _mm256_fmadd_ps(p, t, scale);
 }
+
+/* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */
+SOFTMAX_INLINE vf v_extexp(vf x, vf* exponent) { return v_extexp_times(x, _mm256_set1_ps(1.0f), exponent); }
 
 /* 2^d for integer-valued d <= 0, exact; 0 once d < -126 (no denormals). */
 SOFTMAX_INLINE vf v_pow2_nonpositive(vf d) {

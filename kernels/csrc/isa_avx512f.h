@@ -37,7 +37,34 @@ SOFTMAX_INLINE vf v_neg_abs(vf a) {
 }
 SOFTMAX_INLINE vmask v_gt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 SOFTMAX_INLINE vf v_select(vmask m, vf a, vf b) { return _mm512_mask_blend_ps(m, b, a); }
+SOFTMAX_INLINE int v_any_gt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) != 0; }
 SOFTMAX_INLINE float v_hsum(vf a) { return _mm512_reduce_add_ps(a); }
+
+/* Per-lane double accumulators (16 lanes in two __m512d): reductions sum each
+ * iteration's terms pairwise in float, then add them here, so error does not
+ * grow with n.  (The upper half is converted through a 256-bit cast: AVX-512F
+ * has no 256-bit float extract without AVX512DQ.) */
+typedef struct {
+    __m512d lo, hi;
+} vd;
+SOFTMAX_INLINE __m256 v_upper_half(vf v) {
+    return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+}
+SOFTMAX_INLINE vd vd_zero(void) { return (vd){_mm512_setzero_pd(), _mm512_setzero_pd()}; }
+SOFTMAX_INLINE vd vd_add(vd acc, vf v) {
+    acc.lo = _mm512_add_pd(acc.lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+    acc.hi = _mm512_add_pd(acc.hi, _mm512_cvtps_pd(v_upper_half(v)));
+    return acc;
+}
+SOFTMAX_INLINE vd vd_mul(vd acc, vf v) {
+    acc.lo = _mm512_mul_pd(acc.lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+    acc.hi = _mm512_mul_pd(acc.hi, _mm512_cvtps_pd(v_upper_half(v)));
+    return acc;
+}
+SOFTMAX_INLINE void vd_store(double* p, vd acc) {
+    _mm512_storeu_pd(p, acc.lo);
+    _mm512_storeu_pd(p + 8, acc.hi);
+}
 SOFTMAX_INLINE float v_hmax(vf a) { return _mm512_reduce_max_ps(a); }
 
 /* Mask of the first `count` lanes, 0 < count < 16. */
@@ -49,23 +76,30 @@ SOFTMAX_INLINE size_t v_stream_misalignment(const float* p) {
     return (size_t)((-(uintptr_t)p / sizeof(float)) & (VLEN - 1));
 }
 
-/* e^z for z <= 0; 0 when e^z is below the normal range; NaN stays NaN. */
-SOFTMAX_INLINE vf v_expminus(vf z) {
+/* scale * e^z for z <= 0 and 0 < scale <= 1; 0 when e^z is below the
+ * normal range; NaN stays NaN.  The scale is folded into the polynomial's
+ * coefficients (loop-invariant, so computed once per call). */
+SOFTMAX_INLINE vf v_expminus_times(vf z, vf scale) {
     const vf n = _mm512_roundscale_ps(_mm512_mul_ps(z, _mm512_set1_ps(EXP_LOG2E)), _MM_FROUND_TO_NEAREST_INT);
     vf t = _mm512_fmadd_ps(n, _mm512_set1_ps(EXP_MINUS_LN2_HI), z);
     t = _mm512_fmadd_ps(n, _mm512_set1_ps(EXP_MINUS_LN2_LO), t);
-    vf p = _mm512_fmadd_ps(_mm512_set1_ps(EXP_C5), t, _mm512_set1_ps(EXP_C4));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(EXP_C3));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(EXP_C2));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(EXP_C1));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
+    vf p = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(EXP_C5), scale), t,
+                           _mm512_mul_ps(_mm512_set1_ps(EXP_C4), scale));
+    p = _mm512_fmadd_ps(p, t, _mm512_mul_ps(_mm512_set1_ps(EXP_C3), scale));
+    p = _mm512_fmadd_ps(p, t, _mm512_mul_ps(_mm512_set1_ps(EXP_C2), scale));
+    p = _mm512_fmadd_ps(p, t, _mm512_mul_ps(_mm512_set1_ps(EXP_C1), scale));
+    p = _mm512_fmadd_ps(p, t, scale);
     /* Lanes with z below the cutoff (but not NaN) become exactly 0. */
     const vmask normal = _mm512_cmp_ps_mask(z, _mm512_set1_ps(EXP_DENORMAL_CUTOFF), _CMP_NLT_UQ);
     return _mm512_maskz_scalef_ps(normal, p, n);
 }
 
-/* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */
-SOFTMAX_INLINE vf v_extexp(vf x, vf* exponent) {
+/* e^z for z <= 0; 0 when e^z is below the normal range; NaN stays NaN. */
+SOFTMAX_INLINE vf v_expminus(vf z) { return v_expminus_times(z, _mm512_set1_ps(1.0f)); }
+
+/* ExtExp times a scale: scale * e^x = p * 2^n with p in scale * [0.7, 1.42]
+ * and integer n; never overflows.  The scale is folded into the polynomial. */
+SOFTMAX_INLINE vf v_extexp_times(vf x, vf scale, vf* exponent) {
     /* Rounding the exact product x*log2e (one FMA with the magic bias) keeps
      * ExtExp within 2 ULP up to |x| = 2^16; rounding a rounded product
      * (ROUNDSCALE of x*log2e) loses that beyond 2^14. */
@@ -73,13 +107,17 @@ SOFTMAX_INLINE vf v_extexp(vf x, vf* exponent) {
     const vf n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(EXP_LOG2E), magic), magic);
     vf t = _mm512_fmadd_ps(n, _mm512_set1_ps(EXP_MINUS_LN2_HI), x);
     t = _mm512_fmadd_ps(n, _mm512_set1_ps(EXP_MINUS_LN2_LO), t);
-    vf p = _mm512_fmadd_ps(_mm512_set1_ps(EXP_C5), t, _mm512_set1_ps(EXP_C4));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(EXP_C3));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(EXP_C2));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(EXP_C1));
+    vf p = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(EXP_C5), scale), t,
+                           _mm512_mul_ps(_mm512_set1_ps(EXP_C4), scale));
+    p = _mm512_fmadd_ps(p, t, _mm512_mul_ps(_mm512_set1_ps(EXP_C3), scale));
+    p = _mm512_fmadd_ps(p, t, _mm512_mul_ps(_mm512_set1_ps(EXP_C2), scale));
+    p = _mm512_fmadd_ps(p, t, _mm512_mul_ps(_mm512_set1_ps(EXP_C1), scale));
     *exponent = n;
-    return _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.0f));
+    return _mm512_fmadd_ps(p, t, scale);
 }
+
+/* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */
+SOFTMAX_INLINE vf v_extexp(vf x, vf* exponent) { return v_extexp_times(x, _mm512_set1_ps(1.0f), exponent); }
 
 /* 2^d for integer-valued d <= 0 (flushed to 0 under FTZ once d < -126). */
 SOFTMAX_INLINE vf v_pow2_nonpositive(vf d) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), d); }

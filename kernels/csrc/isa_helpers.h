@@ -1,50 +1,115 @@
 /* Composite operations written once against the vector layer; included at
- * the end of every isa_*.h, so they exist once per ISA translation unit. */
+ * the end of every isa_*.h, so they exist once per ISA translation unit.
+ *
+ * Reductions follow one scheme: each loop iteration computes its terms
+ * (one vector per loaded vector), sums them pairwise in float (at most
+ * log2(16) roundings), and adds the result to per-lane double accumulators.
+ * No float sum ever runs over more than one iteration, so the rounding error
+ * does not grow with n, whatever the input. */
 
-/* Adds one vector of ExtExp terms p * 2^e into the pair accumulator
- * (acc_m, acc_e): rescale the accumulator to the new maximum exponent, then
- * add the terms scaled to it.  Every scale is an exact power of two <= 1. */
-SOFTMAX_INLINE void v_extexp_accumulate(vf* acc_m, vf* acc_e, vf p, vf e) {
-    const vf max_e = v_max(*acc_e, e);
-    *acc_m = v_add_ldexp(v_ldexp_nonpositive(*acc_m, v_sub(*acc_e, max_e)), p, v_sub(e, max_e));
-    *acc_e = max_e;
+/* Sums count vectors pairwise, in place; returns the total. */
+SOFTMAX_INLINE vf v_tree_sum(vf* v, int count) {
+    SOFTMAX_UNROLL for (int w = 1; w < count; w *= 2) {
+        SOFTMAX_UNROLL for (int j = 0; j + w < count; j += 2 * w) v[j] = v_add(v[j], v[j + w]);
+    }
+    return v[0];
+}
+
+/* The sum of the lanes of a double accumulator. */
+SOFTMAX_INLINE double vd_total(vd acc) {
+    double lanes[VLEN];
+    vd_store(lanes, acc);
+    double total = 0.0;
+    for (int lane = 0; lane < VLEN; lane++) total += lanes[lane];
+    return total;
+}
+
+/* Lane-wise maximum of count vectors, in place. */
+SOFTMAX_INLINE vf v_tree_max(vf* v, int count) {
+    SOFTMAX_UNROLL for (int w = 1; w < count; w *= 2) {
+        SOFTMAX_UNROLL for (int j = 0; j + w < count; j += 2 * w) v[j] = v_max(v[j], v[j + w]);
+    }
+    return v[0];
 }
 
 /* (p * scale_m) * 2^(n + scale_e) for ExtExp(x) = p * 2^n. */
 SOFTMAX_INLINE vf v_scaled_extexp(vf x, vf scale_m, vf scale_e) {
     vf e;
-    const vf p = v_extexp(x, &e);
-    return v_ldexp_nonpositive(v_mul(p, scale_m), v_add(e, scale_e));
+    const vf p = v_extexp_times(x, scale_m, &e);
+    return v_ldexp_nonpositive(p, v_add(e, scale_e));
 }
 
-/* Folds ACC pair accumulators into a double extended sum. */
-SOFTMAX_INLINE void v_extexp_fold(extexp_sum_t* total, const vf* acc_m, const vf* acc_e, int count) {
-    vf max_e = acc_e[0];
-    for (int k = 1; k < count; k++) max_e = v_max(max_e, acc_e[k]);
-    const float block_e = v_hmax(max_e);
-    const vf vblock_e = v_set1(block_e);
-    vf m = v_zero();
-    for (int k = 0; k < count; k++) m = v_add_ldexp(m, acc_m[k], v_sub(acc_e[k], vblock_e));
-    extexp_sum_add(total, v_hsum(m), block_e);
+/* ---- two-pass: a per-lane running sum run_m * 2^run_e (run_m in double) ---- */
+
+/* Raises the lanes' exponents to new_e (>= run_e), rescaling their sums by
+ * exact powers of two; skipped when no lane grows, which is the common case
+ * once the row's largest values have been seen. */
+SOFTMAX_INLINE void v_extexp_raise(vd* run_m, vf* run_e, vf new_e) {
+    if (v_any_gt(new_e, *run_e)) {
+        *run_m = vd_mul(*run_m, v_pow2_nonpositive(v_sub(*run_e, new_e)));
+        *run_e = new_e;
+    }
 }
 
-/* One online-softmax step per lane (Milakov & Gimelshein 2018): with
- * m' = max(m, x), d' = d * e^(m - m') + e^(x - m').  One of the two exponents
- * is 0, so a single e^(-|x - m|) and a select do both cases. */
-SOFTMAX_INLINE void v_online_update(vf* acc_m, vf* acc_d, vf x) {
-    const vf e = v_expminus(v_neg_abs(v_sub(x, *acc_m)));
-    const vmask grows = v_gt(x, *acc_m);
-    *acc_d = v_select(grows, v_fma(*acc_d, e, v_set1(1.0f)), v_add(*acc_d, e));
-    *acc_m = v_max(*acc_m, x);
+/* sum_j p[j] * 2^(e[j] - ref), pairwise (ref >= every e[j]). */
+SOFTMAX_INLINE vf v_extexp_terms(const vf* p, const vf* e, int count, vf ref) {
+    vf t[16];
+    const int pairs = count / 2;
+    SOFTMAX_UNROLL for (int i = 0; i < pairs; i++) {
+        const vf first = v_ldexp_nonpositive(p[2 * i], v_sub(e[2 * i], ref));
+        t[i] = v_add_ldexp(first, p[2 * i + 1], v_sub(e[2 * i + 1], ref));
+    }
+    if (count % 2) t[pairs] = v_ldexp_nonpositive(p[count - 1], v_sub(e[count - 1], ref));
+    return v_tree_sum(t, pairs + count % 2);
 }
 
-/* Folds `count` per-lane online states into a double (max, sum). */
-SOFTMAX_INLINE void v_online_fold(online_sum_t* total, const vf* acc_m, const vf* acc_d, int count) {
-    vf max_m = acc_m[0];
-    for (int k = 1; k < count; k++) max_m = v_max(max_m, acc_m[k]);
-    const float block_max = v_hmax(max_m);
-    const vf vblock_max = v_set1(block_max);
-    vf d = v_zero();
-    for (int k = 0; k < count; k++) d = v_fma(acc_d[k], v_expminus(v_sub(acc_m[k], vblock_max)), d);
-    online_sum_add(total, block_max, v_hsum(d));
+/* Adds a tile of ExtExp values (p[j], e[j]) into the running sum. */
+SOFTMAX_INLINE void v_extexp_accumulate(vd* run_m, vf* run_e, vf* p, vf* e, int count) {
+    vf maxima[16];
+    SOFTMAX_UNROLL for (int j = 0; j < count; j++) maxima[j] = e[j];
+    v_extexp_raise(run_m, run_e, v_max(*run_e, v_tree_max(maxima, count)));
+    *run_m = vd_add(*run_m, v_extexp_terms(p, e, count, *run_e));
+}
+
+/* Folds the lanes of the running sum into one extended sum. */
+SOFTMAX_INLINE extexp_sum_t v_extexp_finish(vd run_m, vf run_e) {
+    double m[VLEN];
+    float e[VLEN];
+    vd_store(m, run_m);
+    v_store(e, run_e);
+    extexp_sum_t total = {0.0, -INFINITY};
+    for (int lane = 0; lane < VLEN; lane++) extexp_sum_add(&total, m[lane], e[lane]);
+    return total;
+}
+
+/* ---- online softmax: a per-lane running max run_m and sum run_d of e^(x - run_m) ---- */
+
+/* Raises the lanes' maxima to new_m (>= run_m), rescaling their sums by
+ * e^(old - new); skipped when no lane grows. */
+SOFTMAX_INLINE void v_online_raise(vd* run_d, vf* run_m, vf new_m) {
+    if (v_any_gt(new_m, *run_m)) {
+        *run_d = vd_mul(*run_d, v_expminus(v_sub(*run_m, new_m)));
+        *run_m = new_m;
+    }
+}
+
+/* Adds a tile of inputs x[j]: one running-max update per tile (Milakov &
+ * Gimelshein's online normalizer, blocked by the register tile), then
+ * e^(x - max) summed pairwise. */
+SOFTMAX_INLINE void v_online_accumulate(vd* run_d, vf* run_m, vf* x, int count) {
+    vf maxima[16];
+    SOFTMAX_UNROLL for (int j = 0; j < count; j++) maxima[j] = x[j];
+    v_online_raise(run_d, run_m, v_max(*run_m, v_tree_max(maxima, count)));
+    SOFTMAX_UNROLL for (int j = 0; j < count; j++) x[j] = v_expminus(v_sub(x[j], *run_m));
+    *run_d = vd_add(*run_d, v_tree_sum(x, count));
+}
+
+/* Folds the lanes into (max, sum of e^(x - max)). */
+SOFTMAX_INLINE online_sum_t v_online_finish(vd run_d, vf run_m) {
+    const float max = v_hmax(run_m);
+    double d[VLEN];
+    vd_store(d, vd_mul(run_d, v_expminus(v_sub(run_m, v_set1(max)))));
+    online_sum_t total = {max, 0.0};
+    for (int lane = 0; lane < VLEN; lane++) total.sum += d[lane];
+    return total;
 }

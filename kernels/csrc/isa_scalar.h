@@ -29,8 +29,17 @@ SOFTMAX_INLINE vf v_max(vf a, vf b) { return a > b ? a : b; }
 SOFTMAX_INLINE vf v_neg_abs(vf a) { return float_of(bits_of(a) | 0x80000000u); }
 SOFTMAX_INLINE vmask v_gt(vf a, vf b) { return a > b; }
 SOFTMAX_INLINE vf v_select(vmask m, vf a, vf b) { return m ? a : b; }
+SOFTMAX_INLINE int v_any_gt(vf a, vf b) { return a > b; }
 SOFTMAX_INLINE float v_hsum(vf a) { return a; }
 SOFTMAX_INLINE float v_hmax(vf a) { return a; }
+
+/* Per-lane double accumulators: reductions sum each iteration's terms
+ * pairwise in float, then add them here, so error does not grow with n. */
+typedef double vd;
+SOFTMAX_INLINE vd vd_zero(void) { return 0.0; }
+SOFTMAX_INLINE vd vd_add(vd acc, vf v) { return acc + (double)v; }
+SOFTMAX_INLINE vd vd_mul(vd acc, vf v) { return acc * (double)v; }
+SOFTMAX_INLINE void vd_store(double* p, vd acc) { *p = acc; }
 
 /* Partial vectors never occur with one lane; these keep the templates uniform. */
 SOFTMAX_INLINE vmask v_first(size_t count) { return count != 0; }
@@ -38,35 +47,45 @@ SOFTMAX_INLINE vf v_load_first(const float* p, vmask m) { return m ? *p : 0.0f; 
 SOFTMAX_INLINE void v_store_first(float* p, vf v, vmask m) { if (m) *p = v; }
 SOFTMAX_INLINE size_t v_stream_misalignment(const float* p) { (void)p; return 0; }
 
-/* e^z for z <= 0; 0 when e^z is below the normal range; NaN stays NaN. */
-SOFTMAX_INLINE vf v_expminus(vf z) {
+/* scale * e^z for z <= 0 and 0 < scale <= 1; 0 when e^z is below the normal
+ * range; NaN stays NaN.  The scale is folded into the polynomial.  (The SIMD
+ * layers flush through FTZ; this portable one compares, since it may run
+ * without FTZ.) */
+SOFTMAX_INLINE vf v_expminus_times(vf z, vf scale) {
     float n = fmaf(z, EXP_LOG2E, EXP_MAGIC_BIAS);
     const float s = float_of(bits_of(n) << 23); /* 2^n */
     n -= EXP_MAGIC_BIAS;
     float t = fmaf(n, EXP_MINUS_LN2_HI, z);
     t = fmaf(n, EXP_MINUS_LN2_LO, t);
-    float p = fmaf(EXP_C5, t, EXP_C4);
-    p = fmaf(p, t, EXP_C3);
-    p = fmaf(p, t, EXP_C2);
-    p = fmaf(p, t, EXP_C1);
-    /* s * (1 + t*p): scaling by s is exact, so no intermediate is ever
+    float p = fmaf(EXP_C5 * scale, t, EXP_C4 * scale);
+    p = fmaf(p, t, EXP_C3 * scale);
+    p = fmaf(p, t, EXP_C2 * scale);
+    p = fmaf(p, t, EXP_C1 * scale);
+    /* s * scale * (1 + t*p): scaling by s is exact, so no intermediate is
      * denormal (s + (t*s)*p would be, and FTZ would flush it). */
-    const float f = s * fmaf(p, t, 1.0f);
+    const float f = s * fmaf(p, t, scale);
     return z < EXP_DENORMAL_CUTOFF ? 0.0f : f;
 }
 
-/* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */
-SOFTMAX_INLINE vf v_extexp(vf x, vf* exponent) {
+/* e^z for z <= 0; 0 when e^z is below the normal range; NaN stays NaN. */
+SOFTMAX_INLINE vf v_expminus(vf z) { return v_expminus_times(z, 1.0f); }
+
+/* ExtExp times a scale: scale * e^x = p * 2^n with p in scale * [0.7, 1.42]
+ * and integer n; never overflows.  The scale is folded into the polynomial. */
+SOFTMAX_INLINE vf v_extexp_times(vf x, vf scale, vf* exponent) {
     const float n = fmaf(x, EXP_LOG2E, EXP_MAGIC_BIAS) - EXP_MAGIC_BIAS;
     float t = fmaf(n, EXP_MINUS_LN2_HI, x);
     t = fmaf(n, EXP_MINUS_LN2_LO, t);
-    float p = fmaf(EXP_C5, t, EXP_C4);
-    p = fmaf(p, t, EXP_C3);
-    p = fmaf(p, t, EXP_C2);
-    p = fmaf(p, t, EXP_C1);
+    float p = fmaf(EXP_C5 * scale, t, EXP_C4 * scale);
+    p = fmaf(p, t, EXP_C3 * scale);
+    p = fmaf(p, t, EXP_C2 * scale);
+    p = fmaf(p, t, EXP_C1 * scale);
     *exponent = n;
-    return fmaf(p, t, 1.0f);
+    return fmaf(p, t, scale);
 }
+
+/* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */
+SOFTMAX_INLINE vf v_extexp(vf x, vf* exponent) { return v_extexp_times(x, 1.0f, exponent); }
 
 /* 2^d for integer-valued d <= 0, exact; 0 once d < -126 (no denormals). */
 SOFTMAX_INLINE vf v_pow2_nonpositive(vf d) {

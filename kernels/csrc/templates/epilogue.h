@@ -5,5 +5,3 @@
 #undef STREAM
 #undef GUARDED
 #undef VECS
-#undef BLOCK_TERMS
-#undef BLOCK_ITERATIONS

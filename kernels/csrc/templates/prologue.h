@@ -1,5 +1,4 @@
-/* Shared prologue of every template: checks the parameters and derives the
- * block length of the blocked reductions. */
+/* Shared prologue of every template: checks the parameters. */
 #if !defined(KERNEL_NAME) || !defined(UNROLL)
 #error "define KERNEL_NAME and UNROLL before including a template"
 #endif
@@ -19,9 +18,6 @@
 #if VECS % ACC != 0
 #error "ACC must divide UNROLL / VLEN"
 #endif
-/* Terms each accumulator lane sums before the block is folded into a double:
- * bounds the float rounding error independently of n. */
-#ifndef BLOCK_TERMS
-#define BLOCK_TERMS 128
+#if VECS > 16
+#error "at most 16 vectors per iteration"
 #endif
-#define BLOCK_ITERATIONS ((BLOCK_TERMS * ACC + VECS - 1) / VECS)
