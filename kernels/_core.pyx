@@ -171,6 +171,10 @@ def raddexpminusmax(str name, const float[::1] x, float max):
     return r
 
 
+def raddexpminusmax_x2(str name, const float[::1] x, float max):
+    return raddexpminusmax(name, x, max)
+
+
 def raddstoreexpminusmax(str name, const float[::1] x, float[::1] y, float max):
     cdef raddstoreexpminusmax_fn f = <raddstoreexpminusmax_fn>_fn(name)
     cdef double r
@@ -311,6 +315,7 @@ cdef enum TaskKind:
 
 _TASK_KINDS = {
     "rmax": TASK_RMAX, "rsum": TASK_RSUM, "raddexpminusmax": TASK_RADDEXPMINUSMAX,
+    "raddexpminusmax_x2": TASK_RADDEXPMINUSMAX,
     "raddstoreexpminusmax": TASK_RADDSTOREEXPMINUSMAX, "vscaleexpminusmax": TASK_VSCALEEXPMINUSMAX,
     "vscale": TASK_VSCALE, "vcopy": TASK_VCOPY, "vfill": TASK_VFILL, "raddextexp": TASK_RADDEXTEXP,
     "vscaleextexp": TASK_VSCALEEXTEXP, "raddexponline": TASK_RADDEXPONLINE,

@@ -41,13 +41,15 @@ class KernelBuildError(RuntimeError):
 def compile_args() -> list[str]:
     """Flags for every kernel translation unit, in the library and in notebooks.
 
-    -march=native tunes the scalar and driver code for this CPU; the SIMD
-    layers enable their own ISA in a target region, so AVX-512 code compiles
-    (but is never called) on CPUs without it.  No -ffast-math: the kernels
-    rely on IEEE NaN and infinity semantics.
+    -march=native tunes the scalar and driver code for this CPU ($SOFTMAX_MARCH
+    names another target, e.g. x86-64-v3 for valgrind, which cannot decode
+    AVX-512); the SIMD layers enable their own ISA in a target region, so
+    AVX-512 code compiles (but is never called) on CPUs without it.  No
+    -ffast-math: the kernels rely on IEEE NaN and infinity semantics.
     """
-    native = "-march=native" if _X86_64 or sys.platform != "darwin" else "-mcpu=native"
-    return ["-O3", native, "-std=c11", "-fno-math-errno"]
+    target = os.environ.get("SOFTMAX_MARCH", "native")
+    arch = f"-march={target}" if _X86_64 or sys.platform != "darwin" else f"-mcpu={target}"
+    return ["-O3", arch, "-std=c11", "-fno-math-errno"]
 
 
 def isa_compile_args(isa: str) -> list[str]:
@@ -83,6 +85,8 @@ def _instantiation(variant: registry.Variant) -> str:
         lines.append("#define STREAM 1")
     if family.guarded:
         lines.append("#define GUARDED 1")
+    if family.double_work:
+        lines.append("#define DOUBLE_WORK 1")
     lines.append(f'#include "templates/{family.template}"')
     return "\n".join(lines)
 

@@ -21,9 +21,9 @@ def pick(full, quick_value):
     return quick_value if quick() else full
 
 
-def setup_cython() -> str:
+def setup_cython(isa: str = "scalar") -> str:
     """Loads the %%cython magic (made to raise on compile errors) and returns
-    the line arguments that compile exactly like the library does."""
+    the line arguments that compile `isa` kernels exactly like the library."""
     from IPython import get_ipython
 
     from . import build
@@ -32,7 +32,26 @@ def setup_cython() -> str:
     if shell is None:
         raise RuntimeError("setup_cython() needs a running IPython kernel")
     build.make_cython_magic_strict(shell)
-    return build.cython_magic_args()
+    return build.cython_magic_args(isa)
+
+
+def setup_block(report: dict | None = None, extra: list[tuple[str, str]] | None = None):
+    """The chapter's 'Experimental setup' box, generated from this machine."""
+    import html
+
+    from IPython.display import HTML
+
+    from .bench import machine
+
+    report = report or machine.report()
+    items = "".join(
+        f"<li><b>{html.escape(label)}</b>: {html.escape(str(value))}</li>"
+        for label, value in machine.describe(report) + list(extra or [])
+    )
+    return HTML(
+        '<div class="admonition note experimental-setup"><p class="admonition-title">Experimental setup</p>'
+        f"<ul>{items}</ul></div>"
+    )
 
 
 def glue(name: str, value, display: bool = False):

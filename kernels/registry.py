@@ -35,6 +35,7 @@ class Family:
     writes: bool = False  # stores an output vector (may stream)
     uses_exp: bool = True
     guarded: bool = False  # the two-pass guarded form of its template
+    double_work: bool = False  # evaluates the exponential twice (a bandwidth experiment)
 
 
 FAMILIES = {
@@ -43,6 +44,13 @@ FAMILIES = {
         Family("rmax", "rmax.h", "max of x", reduction=True, accumulators=True, uses_exp=False),
         Family("rsum", "rsum.h", "sum of x (read-only bandwidth)", reduction=True, uses_exp=False),
         Family("raddexpminusmax", "raddexpminusmax.h", "sum of e^(x-max)", reduction=True),
+        Family(
+            "raddexpminusmax_x2",
+            "raddexpminusmax.h",
+            "sum of e^(x-max), exp evaluated twice (arithmetic doubled)",
+            reduction=True,
+            double_work=True,
+        ),
         Family(
             "raddstoreexpminusmax",
             "raddstoreexpminusmax.h",
@@ -88,10 +96,10 @@ class Variant:
     @property
     def name(self) -> str:
         fam = FAMILIES[self.family]
-        base = fam.name.removesuffix("_guarded")
+        base = fam.name.removesuffix("_guarded").removesuffix("_x2")
         parts = [f"f32_{base}__{self.isa}"]
         if fam.uses_exp:
-            parts.append("p5")
+            parts.append("p5x2" if fam.double_work else "p5")
         parts.append(f"u{self.unroll}")
         if fam.accumulators:
             parts.append(f"acc{self.accumulators}")
@@ -137,6 +145,7 @@ _PRESETS = {
     "rmax": [(4, 4), (8, 4)],
     "rsum": [(4, 1), (8, 1)],
     "raddexpminusmax": _REDUCTION_SHAPES,
+    "raddexpminusmax_x2": [(4, 1)],
     "raddstoreexpminusmax": _REDUCTION_SHAPES,
     "vscaleexpminusmax": _MAP_SHAPES,
     "vscale": _MAP_SHAPES,
@@ -214,6 +223,7 @@ _DEFAULT_SHAPE = {
     "rmax": (4, 4),
     "rsum": (4, 1),
     "raddexpminusmax": (4, 1),
+    "raddexpminusmax_x2": (4, 1),
     "raddstoreexpminusmax": (4, 1),
     "vscaleexpminusmax": (4, 1),
     "vscale": (4, 1),

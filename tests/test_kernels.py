@@ -58,6 +58,14 @@ def check_raddexpminusmax(k, x, alloc):
     assert_rel(k(x, m), np.sum(exp_minus_max_ref(x, m)), 1e-6, "sum")
 
 
+def check_raddexpminusmax_x2(k, x, alloc):
+    """The doubled-arithmetic measurement kernel: the mean of e^z and e^(z(1 - 2^-22))."""
+    m = np.max(x) if x.size else 0.0
+    z = (x - np.float32(m)).astype(np.float64)
+    expected = 0.5 * (np.exp(z) + np.exp(z * (1 - 2.0**-22)))
+    assert_rel(k(x, m), np.sum(expected), 1e-6, "doubled sum")
+
+
 def check_raddstoreexpminusmax(k, x, alloc):
     m = np.max(x) if x.size else 0.0
     y = alloc(x.size)

@@ -103,7 +103,7 @@ def _scalars(family: str, x: np.ndarray) -> tuple[float, float]:
     x64 = x.astype(np.float64)
     mx = float(x.max())
     total = float(np.sum(np.exp(x64 - mx)))
-    if family in ("raddexpminusmax", "raddstoreexpminusmax"):
+    if family in ("raddexpminusmax", "raddexpminusmax_x2", "raddstoreexpminusmax"):
         return mx, 0.0
     if family == "vscaleexpminusmax":
         return mx, 1.0 / total

@@ -24,6 +24,7 @@ IN_PLACE = "in-place"  # reads y, writes y
 PASS_PATTERN = {
     "rmax": READ,
     "raddexpminusmax": READ,
+    "raddexpminusmax_x2": READ,
     "raddextexp": READ,
     "raddexponline": READ,
     "raddstoreexpminusmax": READ_WRITE,

@@ -21,10 +21,6 @@
 #define EXP_MAGIC_BIAS 0x1.8000FEp23f
 /* Below this, e^z is not a normal float: exp-minus kernels return 0. */
 #define EXP_DENORMAL_CUTOFF -0x1.5D589Ep6f
-/* SIMD exp-minus kernels raise smaller arguments to this one (-87.5): it
- * rounds to n = -126 with t < 0, so the result is below 2^-126, and FTZ
- * flushes it to exactly 0. */
-#define EXP_FLUSH_ARGUMENT -0x1.5Ep6f
 
 /* ExtExp stays within 2 ULP while |x| < 2^16 (measured per binade, see
  * tests/test_exp.py; beyond it x*log2e's rounding pushes t outside the

@@ -93,11 +93,6 @@ SOFTMAX_INLINE size_t v_stream_misalignment(const float* p) {
  * normal range; NaN stays NaN.  The scale is folded into the polynomial's
  * coefficients (loop-invariant, so computed once per call). */
 SOFTMAX_INLINE vf v_expminus_times(vf z, vf scale) {
-    /* Arguments below the cutoff become the cutoff, where 2^n = 2^-126 and
-     * e^t < 1: the result is denormal and FTZ (always on while kernels run,
-     * see driver.c) flushes it to 0.  One MAXPS instead of compare + and-not;
-     * MAXPS returns its second operand, so NaN stays NaN. */
-    z = _mm256_max_ps(_mm256_set1_ps(EXP_FLUSH_ARGUMENT), z);
     vf n = _mm256_fmadd_ps(z, _mm256_set1_ps(EXP_LOG2E), _mm256_set1_ps(EXP_MAGIC_BIAS));
     const vf s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(n), 23)); /* 2^n */
     n = _mm256_sub_ps(n, _mm256_set1_ps(EXP_MAGIC_BIAS));
@@ -110,7 +105,10 @@ SOFTMAX_INLINE vf v_expminus_times(vf z, vf scale) {
     p = _mm256_fmadd_ps(p, t, _mm256_mul_ps(_mm256_set1_ps(EXP_C1), scale));
     /* s * scale * (1 + t*p): scaling by s is exact, so no intermediate is
      * denormal (s + (t*s)*p would be, and FTZ would flush it). */
-    return _mm256_mul_ps(s, _mm256_fmadd_ps(p, t, scale));
+    const vf f = _mm256_mul_ps(s, _mm256_fmadd_ps(p, t, scale));
+    /* Below the cutoff 2^n is garbage: return 0 (NaN fails the compare and stays). */
+    const vf underflow = _mm256_cmp_ps(z, _mm256_set1_ps(EXP_DENORMAL_CUTOFF), _CMP_LT_OQ);
+    return _mm256_andnot_ps(underflow, f);
 }
 
 /* e^z for z <= 0; 0 when e^z is below the normal range; NaN stays NaN. */

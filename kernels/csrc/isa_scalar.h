@@ -48,9 +48,7 @@ SOFTMAX_INLINE void v_store_first(float* p, vf v, vmask m) { if (m) *p = v; }
 SOFTMAX_INLINE size_t v_stream_misalignment(const float* p) { (void)p; return 0; }
 
 /* scale * e^z for z <= 0 and 0 < scale <= 1; 0 when e^z is below the normal
- * range; NaN stays NaN.  The scale is folded into the polynomial.  (The SIMD
- * layers flush through FTZ; this portable one compares, since it may run
- * without FTZ.) */
+ * range; NaN stays NaN.  The scale is folded into the polynomial. */
 SOFTMAX_INLINE vf v_expminus_times(vf z, vf scale) {
     float n = fmaf(z, EXP_LOG2E, EXP_MAGIC_BIAS);
     const float s = float_of(bits_of(n) << 23); /* 2^n */

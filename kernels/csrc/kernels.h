@@ -11,6 +11,7 @@
 #define SOFTMAX_DECLARE_rmax(name) float name(size_t n, const float* x)
 #define SOFTMAX_DECLARE_rsum(name) double name(size_t n, const float* x)
 #define SOFTMAX_DECLARE_raddexpminusmax(name) double name(size_t n, const float* x, float max)
+#define SOFTMAX_DECLARE_raddexpminusmax_x2(name) double name(size_t n, const float* x, float max)
 #define SOFTMAX_DECLARE_raddstoreexpminusmax(name) double name(size_t n, const float* x, float* y, float max)
 #define SOFTMAX_DECLARE_vscaleexpminusmax(name) void name(size_t n, const float* x, float* y, float max, float scale)
 #define SOFTMAX_DECLARE_vscale(name) void name(size_t n, const float* x, float* y, float scale)
