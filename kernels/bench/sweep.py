@@ -50,6 +50,7 @@ class SweepConfig:
     target_ms: float = 2.0
     threads: int = 1  # for peers that can use threads
     passes: bool = True
+    extra_passes: list[str] = field(default_factory=list)  # more families timed alone (default variants)
     bandwidth: bool = True
     peers: bool = True
     accuracy_sizes: list[int] = field(default_factory=lambda: [1 << 15, 1 << 20, 1 << 26])
@@ -175,6 +176,7 @@ def cases_at(config: SweepConfig, x: np.ndarray) -> list[Case]:
             if config.variants == "all":
                 families = {v.family for v in pass_variants}
                 pass_variants = {v for f in families for v in registry.variants(f, isa)}
+            pass_variants |= {registry.default_variant(f, isa) for f in config.extra_passes}
             for v in sorted(pass_variants, key=lambda v: v.name):
                 cases.append(kernel_case(v, x, v.name, "pass", in_place=v.family == "vscale"))
     if config.bandwidth:
