@@ -64,17 +64,24 @@ def _streaming_twin(v: registry.Variant) -> registry.Variant | None:
     return twin if twin.name in registry.BY_NAME else None
 
 
+def with_stores(plan: api.Plan, streaming: bool) -> api.Plan:
+    """The same plan with plain or streaming stores in its out-of-place write
+    passes (the in-place rescale of reloading keeps plain stores)."""
+    chosen = {}
+    for v in plan.passes:
+        plain = registry.Variant(v.family, v.isa, v.unroll, v.accumulators)
+        twin = _streaming_twin(plain)
+        chosen[v.family] = twin if streaming and twin is not None and v.family != "vscale" else plain
+    return api.Plan(plan.algorithm, plan.isa, chosen)
+
+
 def candidate_plans(algorithm: str, isa: str, shapes: dict) -> dict[str, api.Plan]:
     passes = registry.ALGORITHM_PASSES[algorithm]
-    chosen = {f: shapes[f] for f in passes}
-    plans = {"default": api.Plan(algorithm, isa), "tuned shapes": api.Plan(algorithm, isa, chosen)}
-    streamed = dict(chosen)
-    for family, v in chosen.items():
-        twin = _streaming_twin(v)
-        if twin is not None and family != "vscale":  # the in-place pass has no write-allocate to avoid
-            streamed[family] = twin
-    if streamed != chosen:
-        plans["tuned shapes + streaming stores"] = api.Plan(algorithm, isa, streamed)
+    tuned = api.Plan(algorithm, isa, {f: shapes[f] for f in passes})
+    plans = {"default": api.Plan(algorithm, isa), "tuned shapes": tuned}
+    streamed = with_stores(tuned, streaming=True)
+    if streamed.passes != tuned.passes:
+        plans["tuned shapes + streaming stores"] = streamed
     return plans
 
 
