@@ -10,7 +10,10 @@ import pytest
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md"))
+# Every MyST notebook of the book: the chapters, and executable pages under book/.
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md")) + sorted(
+    p for p in (ROOT / "book").glob("*.md") if "format_name: myst" in p.read_text()
+)
 
 
 @pytest.mark.notebook
