@@ -6,18 +6,28 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BOOK_HTML := _build/html/index.html
+# PyTorch is measured as a peer when installed; WITH_TORCH=0 skips it (its CPU
+# wheel is ~750 MB; on machines where only CUDA wheels are offered, more).
+WITH_TORCH ?= 1
+EXTRAS := test,lab$(if $(filter 1,$(WITH_TORCH)),$(comma)torch,)
+comma := ,
 
-.PHONY: book test venv clean clean-kernels
+.PHONY: book test tune venv clean clean-kernels
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
-book: $(STAMP)
+# The chapters use the kernel variants tuned for this CPU; tuning runs once
+# per CPU (its choices live in the kernel cache, see kernels/tuning.py).
+tune: $(STAMP)
+	$(BIN)/python -m kernels.bench tune --if-missing
+
+book: tune
 	$(BIN)/jupyter-book build -W -n --keep-going .
 	@echo "The book is at file://$(CURDIR)/$(BOOK_HTML)"
 

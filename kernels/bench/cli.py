@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--reps", type=int, default=7)
     tune.add_argument("--quick", action="store_true")
     tune.add_argument("--dry-run", action="store_true", help="measure and print, store nothing")
+    tune.add_argument("--if-missing", action="store_true", help="do nothing if this CPU already has stored choices")
     return parser
 
 

@@ -124,6 +124,9 @@ def tune(isas, algorithms, reps: int, quick: bool, log=print) -> tuple[dict, pd.
 
 
 def main(args) -> int:
+    if args.if_missing and tuning.choices_path().exists():
+        print(f"tuned choices already stored: {tuning.choices_path()}")
+        return 0
     isas = args.isas or [i for i in api.available_isas() if i != "scalar"] or ["scalar"]
     algorithms = args.algorithms or list(registry.ALGORITHMS)
     choices, table = tune(isas, algorithms, args.reps, args.quick, log=lambda m: print(m, file=sys.stderr))
