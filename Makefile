@@ -9,8 +9,8 @@ BOOK_HTML := _build/html/index.html
 # PyTorch is measured as a peer when installed; WITH_TORCH=0 skips it (its CPU
 # wheel is ~750 MB; on machines where only CUDA wheels are offered, more).
 WITH_TORCH ?= 1
-EXTRAS := test,lab$(if $(filter 1,$(WITH_TORCH)),$(comma)torch,)
 comma := ,
+EXTRAS := test,lab$(if $(filter 1,$(WITH_TORCH)),$(comma)torch,)
 
 .PHONY: book test tune venv clean clean-kernels
 
