@@ -21,7 +21,9 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md")) + sorted(
 def test_notebook_executes(path, monkeypatch):
     monkeypatch.setenv("BOOK_QUICK", "1")
     notebook = jupytext.read(path)
+    # A notebook's own front-matter timeout (mystnb: execution_timeout), as in the book build.
+    timeout = int(notebook.metadata.get("mystnb", {}).get("execution_timeout", 900))
     client = NotebookClient(
-        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
     client.execute()  # raises CellExecutionError at the first failing cell
