@@ -3,6 +3,7 @@
 nbmake and nbval only collect .ipynb files, so the MyST notebooks are read
 with jupytext and run with nbclient, in their own folder like the book build."""
 
+import sys
 from pathlib import Path
 
 import jupytext
@@ -10,6 +11,11 @@ import pytest
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import nbclient_wakeup  # noqa: E402
+
+nbclient_wakeup.install()
+
 # Every MyST notebook of the book: the chapters, and executable pages under book/.
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.md")) + sorted(
     p for p in (ROOT / "book").glob("*.md") if "format_name: myst" in p.read_text()
