@@ -75,9 +75,10 @@ def row_input(n: int, seed: int) -> np.ndarray:
 # ----------------------------------------------------------------- checks
 
 
-def _check_softmax(x, y, checksum, calls):
+def _check_softmax(x, y, checksum, calls, tolerance=1e-4):
+    """Catches skipped or wrong work, not inaccuracy (measured elsewhere)."""
     total = float(np.sum(y, dtype=np.float64))
-    if not (np.isfinite(total) and abs(total - 1.0) <= 1e-3):
+    if not (np.isfinite(total) and abs(total - 1.0) <= tolerance):
         raise BenchmarkError(f"softmax output sums to {total}, not 1")
 
 
@@ -150,7 +151,8 @@ def algorithm_case(plan: api.Plan, label: str) -> Case:
 
 def peer_case(name: str, fn) -> Case:
     def check(x, y, checksum, calls):
-        _check_softmax(x, peer_module.as_numpy(fn(x, y)), checksum, calls)
+        # Peers may sum inaccurately (torch's sum drifts by 1e-3 at 2^26 elements).
+        _check_softmax(x, peer_module.as_numpy(fn(x, y)), checksum, calls, tolerance=1e-2)
 
     return Case(f"peer: {name}", "peer", python_runner(fn), check, meta={"algorithm": name, "isa": "", "variant": name})
 
