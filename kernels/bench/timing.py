@@ -58,8 +58,8 @@ class Buffers:
             pair_bytes = 2 * 4 * x.size
             count = max(1, min(1 + math.ceil(2 * llc / pair_bytes), max_bytes // pair_bytes))
         self.mode = mode
-        self.xs = [_aligned_copy(x) for _ in range(count)]
-        self.ys = [_aligned_empty(x.size) for _ in range(count)]
+        self.xs = [aligned_copy(x) for _ in range(count)]
+        self.ys = [aligned_empty(x.size) for _ in range(count)]
         for y in self.ys:
             y.fill(0.0)  # touch every page before timing
 
@@ -73,15 +73,15 @@ class Buffers:
         return f"input and output rotated over {len(self.xs)} copies (neither cached)"
 
 
-def _aligned_empty(n: int, alignment: int = 64) -> np.ndarray:
+def aligned_empty(n: int, alignment: int = 64) -> np.ndarray:
     """A float32 array whose data starts on a cache-line boundary."""
     raw = np.empty(n + alignment // 4, np.float32)
     offset = (-raw.ctypes.data % alignment) // 4
     return raw[offset : offset + n]
 
 
-def _aligned_copy(x: np.ndarray) -> np.ndarray:
-    out = _aligned_empty(x.size)
+def aligned_copy(x: np.ndarray) -> np.ndarray:
+    out = aligned_empty(x.size)
     out[:] = x
     return out
 
