@@ -234,10 +234,16 @@ def test_cli_quick_sweep_then_report(tmp_path):
 
 
 def test_tuner_picks_simplest_unless_clearly_beaten():
-    medians = pd.Series({"default": 100.0, "tuned shapes": 99.0, "tuned shapes + streaming stores": 90.0})
-    assert tune.pick_winner(list(medians.index), medians) == "tuned shapes + streaming stores"
-    medians["tuned shapes + streaming stores"] = 98.5
-    assert tune.pick_winner(list(medians.index), medians) == "default"
+    labels = ["default", "tuned shapes", "tuned shapes + streaming stores"]
+
+    def samples(times):
+        return [{"rep": r, "case": c, "ns_per_call": t * (1 + 0.1 * r)} for r in range(3) for c, t in times.items()]
+
+    ratio = tune.paired(samples({"default": 100.0, "tuned shapes": 99.0, "tuned shapes + streaming stores": 90.0}))
+    assert ratio("default", "tuned shapes + streaming stores") == pytest.approx(100 / 90)
+    assert tune.pick_winner(labels, ratio) == "tuned shapes + streaming stores"
+    ratio = tune.paired(samples({"default": 100.0, "tuned shapes": 99.0, "tuned shapes + streaming stores": 98.5}))
+    assert tune.pick_winner(labels, ratio) == "default"
 
 
 def test_tune_stores_choices_that_softmax_uses(tmp_path, monkeypatch):

@@ -85,13 +85,23 @@ def candidate_plans(algorithm: str, isa: str, shapes: dict) -> dict[str, api.Pla
     return plans
 
 
-def pick_winner(labels_simplest_first: list[str], medians) -> str:
-    """The simplest candidate that no later one beats by MIN_GAIN."""
+def pick_winner(labels_simplest_first: list[str], ratio) -> str:
+    """The simplest candidate that no later one beats by MIN_GAIN.
+
+    ratio(a, b) is time(a) / time(b): a median of per-round ratios when the
+    candidates were measured interleaved, so that drifts of the machine
+    between rounds cancel."""
     winner = labels_simplest_first[0]
     for label in labels_simplest_first[1:]:
-        if medians[winner] / medians[label] >= MIN_GAIN:
+        if ratio(winner, label) >= MIN_GAIN:
             winner = label
     return winner
+
+
+def paired(samples: list[dict]):
+    """ratio(a, b): median over rounds of time(a) / time(b)."""
+    table = pd.DataFrame(samples).pivot_table(index="rep", columns="case", values="ns_per_call")
+    return lambda a, b: float(np.median(table[a] / table[b]))
 
 
 def tune(isas, algorithms, reps: int, quick: bool, log=print) -> tuple[dict, pd.DataFrame]:
@@ -110,14 +120,16 @@ def tune(isas, algorithms, reps: int, quick: bool, log=print) -> tuple[dict, pd.
             for algorithm in algorithms:
                 plans = candidate_plans(algorithm, isa, shapes)
                 cases = [algorithm_case(p, label) for label, p in plans.items()]
-                medians = _medians(measure(cases, buffers, reps, 2e6, rng))
-                winner = pick_winner(list(plans), medians)
+                samples = measure(cases, buffers, reps, 2e6, rng)
+                medians = _medians(samples)
+                ratio = paired(samples)
+                winner = pick_winner(list(plans), ratio)
                 choices.setdefault(isa, {}).setdefault(algorithm, {})[size_class] = {
                     v.family: v.name for v in plans[winner].passes
                 }
                 rows.append({"isa": isa, "size class": size_class, "n": n, "algorithm": algorithm, "choice": winner,
                              "ns/elem": medians[winner] / n, "default ns/elem": medians["default"] / n,
-                             "gain": medians["default"] / medians[winner],
+                             "gain": ratio("default", winner),
                              "kernels": " + ".join(v.name for v in plans[winner].passes)})
             del buffers
     return choices, pd.DataFrame(rows)
