@@ -89,6 +89,8 @@ SOFTMAX_INLINE size_t v_stream_misalignment(const float* p) {
     return (size_t)((-(uintptr_t)p / sizeof(float)) & (VLEN - 1));
 }
 
+#include "exp_common.h"
+
 /* scale * e^z for z <= 0 and 0 < scale <= 1; 0 when e^z is below the
  * normal range; NaN stays NaN.  The scale is folded into the polynomial's
  * coefficients (loop-invariant, so computed once per call). */
@@ -96,16 +98,9 @@ SOFTMAX_INLINE vf v_expminus_times(vf z, vf scale) {
     vf n = _mm256_fmadd_ps(z, _mm256_set1_ps(EXP_LOG2E), _mm256_set1_ps(EXP_MAGIC_BIAS));
     const vf s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(n), 23)); /* 2^n */
     n = _mm256_sub_ps(n, _mm256_set1_ps(EXP_MAGIC_BIAS));
-    vf t = _mm256_fmadd_ps(n, _mm256_set1_ps(EXP_MINUS_LN2_HI), z);
-    t = _mm256_fmadd_ps(n, _mm256_set1_ps(EXP_MINUS_LN2_LO), t);
-    vf p = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(EXP_C5), scale), t,
-                           _mm256_mul_ps(_mm256_set1_ps(EXP_C4), scale));
-    p = _mm256_fmadd_ps(p, t, _mm256_mul_ps(_mm256_set1_ps(EXP_C3), scale));
-    p = _mm256_fmadd_ps(p, t, _mm256_mul_ps(_mm256_set1_ps(EXP_C2), scale));
-    p = _mm256_fmadd_ps(p, t, _mm256_mul_ps(_mm256_set1_ps(EXP_C1), scale));
-    /* s * scale * (1 + t*p): scaling by s is exact, so no intermediate is
-     * denormal (s + (t*s)*p would be, and FTZ would flush it). */
-    const vf f = _mm256_mul_ps(s, _mm256_fmadd_ps(p, t, scale));
+    /* s * scale * e^t: scaling by s is exact, so no intermediate is denormal
+     * (s + (t*s)*p would be, and FTZ would flush it). */
+    const vf f = _mm256_mul_ps(s, v_exp_poly_times(v_reduce_ln2(z, n), scale));
     /* Below the cutoff 2^n is garbage: return 0 (NaN fails the compare and stays). */
     const vf underflow = _mm256_cmp_ps(z, _mm256_set1_ps(EXP_DENORMAL_CUTOFF), _CMP_LT_OQ);
     return _mm256_andnot_ps(underflow, f);
@@ -119,15 +114,8 @@ SOFTMAX_INLINE vf v_expminus(vf z) { return v_expminus_times(z, _mm256_set1_ps(1
 SOFTMAX_INLINE vf v_extexp_times(vf x, vf scale, vf* exponent) {
     const vf magic = _mm256_set1_ps(EXP_MAGIC_BIAS);
     const vf n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(EXP_LOG2E), magic), magic);
-    vf t = _mm256_fmadd_ps(n, _mm256_set1_ps(EXP_MINUS_LN2_HI), x);
-    t = _mm256_fmadd_ps(n, _mm256_set1_ps(EXP_MINUS_LN2_LO), t);
-    vf p = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(EXP_C5), scale), t,
-                           _mm256_mul_ps(_mm256_set1_ps(EXP_C4), scale));
-    p = _mm256_fmadd_ps(p, t, _mm256_mul_ps(_mm256_set1_ps(EXP_C3), scale));
-    p = _mm256_fmadd_ps(p, t, _mm256_mul_ps(_mm256_set1_ps(EXP_C2), scale));
-    p = _mm256_fmadd_ps(p, t, _mm256_mul_ps(_mm256_set1_ps(EXP_C1), scale));
     *exponent = n;
-    return _mm256_fmadd_ps(p, t, scale);
+    return v_exp_poly_times(v_reduce_ln2(x, n), scale);
 }
 
 /* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */

@@ -76,19 +76,14 @@ SOFTMAX_INLINE size_t v_stream_misalignment(const float* p) {
     return (size_t)((-(uintptr_t)p / sizeof(float)) & (VLEN - 1));
 }
 
+#include "exp_common.h"
+
 /* scale * e^z for z <= 0 and 0 < scale <= 1; 0 when e^z is below the
  * normal range; NaN stays NaN.  The scale is folded into the polynomial's
  * coefficients (loop-invariant, so computed once per call). */
 SOFTMAX_INLINE vf v_expminus_times(vf z, vf scale) {
     const vf n = _mm512_roundscale_ps(_mm512_mul_ps(z, _mm512_set1_ps(EXP_LOG2E)), _MM_FROUND_TO_NEAREST_INT);
-    vf t = _mm512_fmadd_ps(n, _mm512_set1_ps(EXP_MINUS_LN2_HI), z);
-    t = _mm512_fmadd_ps(n, _mm512_set1_ps(EXP_MINUS_LN2_LO), t);
-    vf p = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(EXP_C5), scale), t,
-                           _mm512_mul_ps(_mm512_set1_ps(EXP_C4), scale));
-    p = _mm512_fmadd_ps(p, t, _mm512_mul_ps(_mm512_set1_ps(EXP_C3), scale));
-    p = _mm512_fmadd_ps(p, t, _mm512_mul_ps(_mm512_set1_ps(EXP_C2), scale));
-    p = _mm512_fmadd_ps(p, t, _mm512_mul_ps(_mm512_set1_ps(EXP_C1), scale));
-    p = _mm512_fmadd_ps(p, t, scale);
+    const vf p = v_exp_poly_times(v_reduce_ln2(z, n), scale);
     /* Lanes with z below the cutoff (but not NaN) become exactly 0. */
     const vmask normal = _mm512_cmp_ps_mask(z, _mm512_set1_ps(EXP_DENORMAL_CUTOFF), _CMP_NLT_UQ);
     return _mm512_maskz_scalef_ps(normal, p, n);
@@ -105,15 +100,8 @@ SOFTMAX_INLINE vf v_extexp_times(vf x, vf scale, vf* exponent) {
      * (ROUNDSCALE of x*log2e) loses that beyond 2^14. */
     const vf magic = _mm512_set1_ps(EXP_MAGIC_BIAS);
     const vf n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(EXP_LOG2E), magic), magic);
-    vf t = _mm512_fmadd_ps(n, _mm512_set1_ps(EXP_MINUS_LN2_HI), x);
-    t = _mm512_fmadd_ps(n, _mm512_set1_ps(EXP_MINUS_LN2_LO), t);
-    vf p = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(EXP_C5), scale), t,
-                           _mm512_mul_ps(_mm512_set1_ps(EXP_C4), scale));
-    p = _mm512_fmadd_ps(p, t, _mm512_mul_ps(_mm512_set1_ps(EXP_C3), scale));
-    p = _mm512_fmadd_ps(p, t, _mm512_mul_ps(_mm512_set1_ps(EXP_C2), scale));
-    p = _mm512_fmadd_ps(p, t, _mm512_mul_ps(_mm512_set1_ps(EXP_C1), scale));
     *exponent = n;
-    return _mm512_fmadd_ps(p, t, scale);
+    return v_exp_poly_times(v_reduce_ln2(x, n), scale);
 }
 
 /* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */

@@ -47,21 +47,17 @@ SOFTMAX_INLINE vf v_load_first(const float* p, vmask m) { return m ? *p : 0.0f; 
 SOFTMAX_INLINE void v_store_first(float* p, vf v, vmask m) { if (m) *p = v; }
 SOFTMAX_INLINE size_t v_stream_misalignment(const float* p) { (void)p; return 0; }
 
+#include "exp_common.h"
+
 /* scale * e^z for z <= 0 and 0 < scale <= 1; 0 when e^z is below the normal
  * range; NaN stays NaN.  The scale is folded into the polynomial. */
 SOFTMAX_INLINE vf v_expminus_times(vf z, vf scale) {
     float n = fmaf(z, EXP_LOG2E, EXP_MAGIC_BIAS);
     const float s = float_of(bits_of(n) << 23); /* 2^n */
     n -= EXP_MAGIC_BIAS;
-    float t = fmaf(n, EXP_MINUS_LN2_HI, z);
-    t = fmaf(n, EXP_MINUS_LN2_LO, t);
-    float p = fmaf(EXP_C5 * scale, t, EXP_C4 * scale);
-    p = fmaf(p, t, EXP_C3 * scale);
-    p = fmaf(p, t, EXP_C2 * scale);
-    p = fmaf(p, t, EXP_C1 * scale);
-    /* s * scale * (1 + t*p): scaling by s is exact, so no intermediate is
-     * denormal (s + (t*s)*p would be, and FTZ would flush it). */
-    const float f = s * fmaf(p, t, scale);
+    /* s * scale * e^t: scaling by s is exact, so no intermediate is denormal
+     * (s + (t*s)*p would be, and FTZ would flush it). */
+    const float f = s * v_exp_poly_times(v_reduce_ln2(z, n), scale);
     return z < EXP_DENORMAL_CUTOFF ? 0.0f : f;
 }
 
@@ -72,14 +68,8 @@ SOFTMAX_INLINE vf v_expminus(vf z) { return v_expminus_times(z, 1.0f); }
  * and integer n; never overflows.  The scale is folded into the polynomial. */
 SOFTMAX_INLINE vf v_extexp_times(vf x, vf scale, vf* exponent) {
     const float n = fmaf(x, EXP_LOG2E, EXP_MAGIC_BIAS) - EXP_MAGIC_BIAS;
-    float t = fmaf(n, EXP_MINUS_LN2_HI, x);
-    t = fmaf(n, EXP_MINUS_LN2_LO, t);
-    float p = fmaf(EXP_C5 * scale, t, EXP_C4 * scale);
-    p = fmaf(p, t, EXP_C3 * scale);
-    p = fmaf(p, t, EXP_C2 * scale);
-    p = fmaf(p, t, EXP_C1 * scale);
     *exponent = n;
-    return fmaf(p, t, scale);
+    return v_exp_poly_times(v_reduce_ln2(x, n), scale);
 }
 
 /* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */

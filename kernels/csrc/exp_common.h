@@ -1,0 +1,21 @@
+/* The parts of the exp approximation that every ISA shares, written once
+ * against the vector layer; each isa_*.h includes this after its basic
+ * operations and before its exp functions (which differ only in how they
+ * round z*log2(e) and rebuild 2^n). */
+
+/* t = z - n*ln2 with ln2 split in two floats (Cody-Waite): |t| <= ln2/2. */
+SOFTMAX_INLINE vf v_reduce_ln2(vf z, vf n) {
+    const vf t = v_fma(n, v_set1(EXP_MINUS_LN2_HI), z);
+    return v_fma(n, v_set1(EXP_MINUS_LN2_LO), t);
+}
+
+/* scale * (1 + c1 t + ... + c5 t^5) ~= scale * e^t, by Horner's rule, with
+ * the scale folded into the coefficients (loop-invariant, so the products
+ * are computed once per kernel call). */
+SOFTMAX_INLINE vf v_exp_poly_times(vf t, vf scale) {
+    vf p = v_fma(v_mul(v_set1(EXP_C5), scale), t, v_mul(v_set1(EXP_C4), scale));
+    p = v_fma(p, t, v_mul(v_set1(EXP_C3), scale));
+    p = v_fma(p, t, v_mul(v_set1(EXP_C2), scale));
+    p = v_fma(p, t, v_mul(v_set1(EXP_C1), scale));
+    return v_fma(p, t, scale);
+}
