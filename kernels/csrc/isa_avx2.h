@@ -106,21 +106,6 @@ SOFTMAX_INLINE vf v_expminus_times(vf z, vf scale) {
     return _mm256_andnot_ps(underflow, f);
 }
 
-/* e^z for z <= 0; 0 when e^z is below the normal range; NaN stays NaN. */
-SOFTMAX_INLINE vf v_expminus(vf z) { return v_expminus_times(z, _mm256_set1_ps(1.0f)); }
-
-/* ExtExp times a scale: scale * e^x = p * 2^n with p in scale * [0.7, 1.42]
- * and integer n; never overflows.  The scale is folded into the polynomial. */
-SOFTMAX_INLINE vf v_extexp_times(vf x, vf scale, vf* exponent) {
-    const vf magic = _mm256_set1_ps(EXP_MAGIC_BIAS);
-    const vf n = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(EXP_LOG2E), magic), magic);
-    *exponent = n;
-    return v_exp_poly_times(v_reduce_ln2(x, n), scale);
-}
-
-/* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */
-SOFTMAX_INLINE vf v_extexp(vf x, vf* exponent) { return v_extexp_times(x, _mm256_set1_ps(1.0f), exponent); }
-
 /* 2^d for integer-valued d <= 0, exact; 0 once d < -126 (no denormals). */
 SOFTMAX_INLINE vf v_pow2_nonpositive(vf d) {
     const vf clamped = _mm256_max_ps(d, _mm256_set1_ps(-127.0f));

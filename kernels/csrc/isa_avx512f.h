@@ -89,24 +89,6 @@ SOFTMAX_INLINE vf v_expminus_times(vf z, vf scale) {
     return _mm512_maskz_scalef_ps(normal, p, n);
 }
 
-/* e^z for z <= 0; 0 when e^z is below the normal range; NaN stays NaN. */
-SOFTMAX_INLINE vf v_expminus(vf z) { return v_expminus_times(z, _mm512_set1_ps(1.0f)); }
-
-/* ExtExp times a scale: scale * e^x = p * 2^n with p in scale * [0.7, 1.42]
- * and integer n; never overflows.  The scale is folded into the polynomial. */
-SOFTMAX_INLINE vf v_extexp_times(vf x, vf scale, vf* exponent) {
-    /* Rounding the exact product x*log2e (one FMA with the magic bias) keeps
-     * ExtExp within 2 ULP up to |x| = 2^16; rounding a rounded product
-     * (ROUNDSCALE of x*log2e) loses that beyond 2^14. */
-    const vf magic = _mm512_set1_ps(EXP_MAGIC_BIAS);
-    const vf n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(EXP_LOG2E), magic), magic);
-    *exponent = n;
-    return v_exp_poly_times(v_reduce_ln2(x, n), scale);
-}
-
-/* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */
-SOFTMAX_INLINE vf v_extexp(vf x, vf* exponent) { return v_extexp_times(x, _mm512_set1_ps(1.0f), exponent); }
-
 /* 2^d for integer-valued d <= 0 (flushed to 0 under FTZ once d < -126). */
 SOFTMAX_INLINE vf v_pow2_nonpositive(vf d) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), d); }
 

@@ -7,6 +7,12 @@
  * No float sum ever runs over more than one iteration, so the rounding error
  * does not grow with n, whatever the input. */
 
+/* e^z for z <= 0; 0 when e^z is below the normal range; NaN stays NaN. */
+SOFTMAX_INLINE vf v_expminus(vf z) { return v_expminus_times(z, v_set1(1.0f)); }
+
+/* ExtExp: e^x = p * 2^n with p in [0.7, 1.42] and integer n, never overflows. */
+SOFTMAX_INLINE vf v_extexp(vf x, vf* exponent) { return v_extexp_times(x, v_set1(1.0f), exponent); }
+
 /* Sums count vectors pairwise, in place; returns the total. */
 SOFTMAX_INLINE vf v_tree_sum(vf* v, int count) {
     SOFTMAX_UNROLL for (int w = 1; w < count; w *= 2) {
