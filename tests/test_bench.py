@@ -262,3 +262,26 @@ def test_tune_stores_choices_that_softmax_uses(tmp_path, monkeypatch):
             assert {v.family: v.name for v in plan.passes} == stored[size_class]
     finally:
         tuning.forget_cached_choices()
+
+
+# ------------------------------------------------------------------ memory
+
+
+@pytest.mark.parametrize("algorithm", registry.ALGORITHMS)
+def test_no_allocation_beyond_the_output(algorithm, rng):
+    """Reload uses the output as its scratch; nothing allocates per element."""
+    from kernels.bench import memory
+
+    x = rng.uniform(-10, 10, 1 << 18).astype(np.float32)
+    isa = kernels.available_isas()[-1]
+    assert memory.peak_extra_bytes(algorithm, isa, x) < 64 << 10
+    assert memory.peak_extra_bytes(algorithm, isa, x.copy(), in_place=True) < 64 << 10
+    # The measurement would see an allocation if there were one.
+    bloated = lambda a, *rest: np.exp(a)  # noqa: E731
+    import tracemalloc
+
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    bloated(x)
+    assert tracemalloc.get_traced_memory()[1] >= x.nbytes
+    tracemalloc.stop()

@@ -104,6 +104,7 @@ def _sweep(args) -> int:
     if args.quick:
         config.sizes, config.reps, config.target_ms = list(QUICK_SIZES), 5, 1.0
         config.accuracy_sizes = [1 << 15, 1 << 18]
+        config.memory_size = 1 << 20
     if args.sizes:
         config.sizes = args.sizes
     if args.algorithms:

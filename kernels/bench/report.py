@@ -89,6 +89,14 @@ def render(run) -> str:
             if len(passes):
                 out += ["", "Passes alone:"]
                 out.append(_fmt_table(passes))
+    if run.memory is not None and len(run.memory):
+        mem = run.memory.copy()
+        n = int(mem["n"].iloc[0])
+        out += ["", f"## Peak memory of kernels.softmax at N = {n} (tracemalloc; input and output {4 * n / 2**20:.0f} MiB each)",
+                "Extra bytes beyond input and output, allocated at peak during one call:"]
+        out.append(_fmt_table(mem[["algorithm", "isa", "extra bytes (out of place)", "extra bytes (in place)"]]))
+    out += ["", f"Peers: numpy, scipy{', torch' if 'torch' in run.machine['versions'] and run.machine['versions']['torch'] else ''}"
+            f" (torch threads: {run.config.threads})."]
     if run.accuracy is not None and len(run.accuracy):
         out += ["", "## Max relative error vs float64 (outputs >= 1e-30)"]
         acc = run.accuracy.copy()

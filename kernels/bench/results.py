@@ -35,6 +35,8 @@ def save(run: Run, root: Path | None = None, tag: str = "") -> Path:
     run.samples.to_csv(folder / "samples.csv", index=False)
     if run.accuracy is not None and len(run.accuracy):
         run.accuracy.to_csv(folder / "accuracy.csv", index=False)
+    if run.memory is not None and len(run.memory):
+        run.memory.to_csv(folder / "memory.csv", index=False)
     return folder
 
 
@@ -54,12 +56,15 @@ def normalize(df: pd.DataFrame) -> pd.DataFrame:
 
 def load(folder: Path) -> Run:
     folder = Path(folder)
-    config = SweepConfig(**json.loads((folder / "config.json").read_text()))
+    known = SweepConfig.__dataclass_fields__
+    config = SweepConfig(**{k: v for k, v in json.loads((folder / "config.json").read_text()).items() if k in known})
     machine = json.loads((folder / "machine.json").read_text())
     samples = normalize(pd.read_csv(folder / "samples.csv", dtype=str, keep_default_na=False))
     acc_path = folder / "accuracy.csv"
     acc = normalize(pd.read_csv(acc_path, dtype=str, keep_default_na=False)) if acc_path.exists() else pd.DataFrame()
-    return Run(config, machine, samples, acc)
+    mem_path = folder / "memory.csv"
+    mem = pd.read_csv(mem_path) if mem_path.exists() else pd.DataFrame()
+    return Run(config, machine, samples, acc, mem)
 
 
 def runs(root: Path | None = None, machine_id: str | None = None) -> list[Path]:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import api, build, registry
 from .. import tuning
-from . import accuracy, machine, traffic
+from . import accuracy, machine, memory, traffic
 from . import peers as peer_module
 from .timing import BenchmarkError, Buffers, Case, aligned_empty, measure, python_runner
 
@@ -54,6 +54,7 @@ class SweepConfig:
     bandwidth: bool = True
     peers: bool = True
     accuracy_sizes: list[int] = field(default_factory=lambda: [1 << 15, 1 << 20, 1 << 26])
+    memory_size: int = 1 << 26  # n at which peak memory is measured (0: skip)
     seed: int = 0
 
     def resolved_isas(self) -> list[str]:
@@ -229,6 +230,7 @@ class Run:
     machine: dict
     samples: pd.DataFrame
     accuracy: pd.DataFrame
+    memory: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def config_dict(self) -> dict:
         return asdict(self.config)
@@ -260,7 +262,11 @@ def run_sweep(config: SweepConfig, progress: bool = True, log=print) -> Run:
         acc = pd.DataFrame(
             accuracy.measure(config.accuracy_sizes, config.resolved_isas(), config.peers, config.threads, config.seed)
         )
-    return Run(config, report, pd.DataFrame(samples), acc)
+    mem = pd.DataFrame()
+    if config.memory_size:
+        log("measuring peak memory ...")
+        mem = pd.DataFrame(memory.measure(config.memory_size, config.resolved_isas(), config.seed))
+    return Run(config, report, pd.DataFrame(samples), acc, mem)
 
 
 def _progress(total: int, enabled: bool):

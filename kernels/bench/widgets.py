@@ -62,7 +62,7 @@ class Panel:
         return SweepConfig(sizes=[1 << k for k in range(lo, hi + 1)], algorithms=list(self.algorithms.value),
                            isas=[self.isa.value], variants=self.variants.value, modes=[self.cache.value],
                            reps=self.reps.value, target_ms=1.0, passes=False, bandwidth=True,
-                           peers=self.peers.value, accuracy_sizes=[])
+                           peers=self.peers.value, accuracy_sizes=[], memory_size=0)
 
     def measure(self, config: SweepConfig) -> pd.DataFrame:
         """The samples of a sweep without the machine-wide extras (fast)."""
