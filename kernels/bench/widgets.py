@@ -43,7 +43,7 @@ class Panel:
         self.reps = W.IntSlider(value=reps, min=1, max=25, description="rounds")
         self.cache = W.ToggleButtons(options=["warm", "cold"], value="warm", description="cache")
         self.peers = W.Checkbox(value=peers, description="numpy / scipy / torch")
-        self.run_button = W.Button(description="Run", button_style="primary", icon="play")
+        self.run_button = W.Button(description="Run", button_style="primary")
         self.progress = W.IntProgress(value=0, min=0, max=1, description="progress")
         self.output = W.Output()
         self.run_button.on_click(lambda _: self.run())
