@@ -121,14 +121,17 @@ cdef class Plan:
         elif slot == "raddexponline": self.plan.raddexponline = <raddexponline_fn>fn
         else: raise ValueError(f"no plan slot {slot!r}")
 
-    def run(self, const float[:, ::1] x, float[:, ::1] y):
-        """Softmax of each row of x into y (same shape; y may be x).
-        Returns the number of rows that took a guarded path."""
-        cdef size_t rows = x.shape[0], n = x.shape[1], guarded
-        if rows == 0 or n == 0:
+    def run(self, const float[::1] x, float[::1] y, size_t n):
+        """Softmax of each row of n elements of the flat x into y (same size;
+        y may be x).  Returns the number of rows that took a guarded path."""
+        cdef size_t rows, guarded
+        if n == 0 or x.shape[0] == 0:
             return 0
+        if <size_t>x.shape[0] % n or y.shape[0] != x.shape[0]:
+            raise ValueError("x and y must hold the same whole number of rows of n elements")
+        rows = x.shape[0] // n
         with nogil:
-            guarded = softmax_rows(&self.plan, rows, n, &x[0, 0], &y[0, 0])
+            guarded = softmax_rows(&self.plan, rows, n, &x[0], &y[0])
         return guarded
 
 

@@ -3,7 +3,7 @@
 ``softmax(x, algorithm=..., isa=..., out=...)`` computes a float32 softmax over
 the last axis of an array of any shape with one of the four algorithms. The
 ISA is the best this CPU supports unless the ``isa`` argument or the
-``SOFTMAX_ISA`` environment variable names one; naming an ISA the CPU lacks
+``SOFTMAX_ISA`` environment variable (read at the first call) names one; naming an ISA the CPU lacks
 raises :class:`UnsupportedISAError` instead of crashing with SIGILL.
 """
 
@@ -14,9 +14,10 @@ import os
 
 import numpy as np
 
-from . import build, registry
+from . import build, registry, tuning
 
 ISA_ENV = "SOFTMAX_ISA"
+_FLOAT32 = np.dtype(np.float32)
 
 
 class UnsupportedISAError(ValueError):
@@ -41,10 +42,17 @@ def check_isa(isa: str) -> str:
     return isa
 
 
+@functools.cache
+def _isa_from_environment() -> str | None:
+    """$SOFTMAX_ISA, read once (os.environ costs microseconds per lookup);
+    forget_plans() reads it again."""
+    return os.environ.get(ISA_ENV) or None
+
+
 def resolve_isa(isa: str | None = None) -> str:
     """The ISA a call will use: the argument, else $SOFTMAX_ISA, else the widest available."""
     if isa is None:
-        isa = os.environ.get(ISA_ENV) or None
+        isa = _isa_from_environment()
     if isa is None:
         return available_isas()[-1]
     return check_isa(isa)
@@ -91,9 +99,7 @@ class Plan:
     def __call__(self, x, out=None) -> np.ndarray:
         x, out = _prepare(x, out)
         if x.size:
-            self.last_guarded_rows = self._plan.run(
-                x.reshape(-1, x.shape[-1]), out.reshape(-1, out.shape[-1])
-            )
+            self.last_guarded_rows = self._plan.run(x.reshape(-1), out.reshape(-1), x.shape[-1])
         return out
 
     def __repr__(self) -> str:
@@ -113,18 +119,29 @@ def get_kernel(variant):
 
 @functools.lru_cache(maxsize=64)
 def _cached_plan(algorithm: str, isa: str, size_class: str) -> Plan:
-    from . import tuning
-
     stored = tuning.stored_variants(algorithm, isa, size_class) or {}
     return Plan(algorithm, isa, {f: v for f, v in stored.items() if v in registry.BY_NAME})
 
 
+@functools.lru_cache(maxsize=256)
+def _plan_for_request(algorithm: str, isa_request: str | None, size_class: str) -> Plan:
+    return _cached_plan(check_algorithm(algorithm), resolve_isa(isa_request), size_class)
+
+
+def forget_plans() -> None:
+    """Drops the cached plans and re-reads $SOFTMAX_ISA (after new tuned
+    choices, after changing the variable, or in tests)."""
+    _cached_plan.cache_clear()
+    _plan_for_request.cache_clear()
+    _isa_from_environment.cache_clear()
+
+
 def plan_for(algorithm: str, isa: str | None, n: int) -> Plan:
     """The plan softmax uses for rows of n elements: this machine's tuned
-    variants for n's size class (see `kernels.tuning`), else the defaults."""
-    from . import tuning
-
-    return _cached_plan(check_algorithm(algorithm), resolve_isa(isa), tuning.size_class(n))
+    variants for n's size class (see `kernels.tuning`), else the defaults.
+    Cached per request (the ISA asked for, or $SOFTMAX_ISA, as it is now)."""
+    request = isa if isa is not None else _isa_from_environment()
+    return _plan_for_request(algorithm, request, tuning.size_class(n))
 
 
 def softmax(x, *, algorithm: str = "two-pass", isa: str | None = None, out=None) -> np.ndarray:
@@ -143,7 +160,7 @@ def softmax(x, *, algorithm: str = "two-pass", isa: str | None = None, out=None)
     +inf, or only -inf, becomes NaN; -inf elements of other rows become 0.
     Outputs below the smallest normal float (1.2e-38) may be flushed to 0.
     """
-    n = x.shape[-1] if isinstance(x, np.ndarray) and x.ndim else 0
+    n = x.shape[-1] if type(x) is np.ndarray and x.ndim else 0
     return plan_for(algorithm, isa, n)(x, out)
 
 
@@ -151,15 +168,17 @@ def _prepare(x, out):
     """Validates x and out; returns a C-contiguous aligned x and the output array."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"x must be a numpy.ndarray of float32, not {type(x).__name__}")
-    if x.dtype != np.float32:
+    if x.dtype is not _FLOAT32 and x.dtype != _FLOAT32:
         raise TypeError(f"x must have dtype float32, not {x.dtype}")
     if x.ndim == 0:
         raise ValueError("x must have at least one dimension (softmax runs over the last axis)")
+    if not (x.flags.c_contiguous and x.flags.aligned):
+        x = np.require(x, requirements=["C", "A"])
     if out is None:
-        return np.require(x, requirements=["C", "A"]), np.empty(x.shape, np.float32)
+        return x, np.empty(x.shape, np.float32)
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray of float32, not {type(out).__name__}")
-    if out.dtype != np.float32:
+    if out.dtype is not _FLOAT32 and out.dtype != _FLOAT32:
         raise TypeError(f"out must have dtype float32, not {out.dtype}")
     if out.shape != x.shape:
         raise ValueError(f"out has shape {out.shape}, expected {x.shape}")
@@ -167,11 +186,10 @@ def _prepare(x, out):
         raise ValueError("out must be C-contiguous and aligned")
     if not out.flags.writeable:
         raise ValueError("out is read-only")
-    in_place = out.__array_interface__["data"][0] == x.__array_interface__["data"][0] and (
-        x.strides == out.strides
-    )
-    if not in_place and np.shares_memory(x, out):
+    if out is x or not np.may_share_memory(x, out):
+        return x, out
+    if out.ctypes.data == x.ctypes.data and out.strides == x.strides:
+        return x, out  # a view of x with x's layout: in place
+    if np.shares_memory(x, out):
         raise ValueError("out overlaps x without being x itself; pass out=x or a separate array")
-    if not in_place:
-        x = np.require(x, requirements=["C", "A"])
     return x, out

@@ -38,7 +38,7 @@ def forget_cached_choices() -> None:
 
     _stored.cache_clear()
     _llc_bytes.cache_clear()
-    api._cached_plan.cache_clear()
+    api.forget_plans()
 
 
 def save(choices: dict, meta: dict) -> Path:

@@ -14,6 +14,14 @@ def test_available_isas_are_ordered_and_include_scalar():
     assert list(isas) == [i for i in registry.ISAS if i in isas]
 
 
+@pytest.fixture(autouse=True)
+def fresh_plans():
+    """$SOFTMAX_ISA is read once; tests that change it start and end afresh."""
+    api.forget_plans()
+    yield
+    api.forget_plans()
+
+
 def test_default_is_widest(monkeypatch):
     monkeypatch.delenv(api.ISA_ENV, raising=False)
     assert kernels.resolve_isa() == kernels.available_isas()[-1]
@@ -22,12 +30,14 @@ def test_default_is_widest(monkeypatch):
 def test_environment_variable_forces_isa(monkeypatch):
     monkeypatch.setenv(api.ISA_ENV, "scalar")
     assert kernels.resolve_isa() == "scalar"
+    assert kernels.api.plan_for("two-pass", None, 100).isa == "scalar"
     assert kernels.Plan("two-pass").isa == "scalar"
     assert kernels.resolve_isa("avx2" if "avx2" in kernels.available_isas() else "scalar") != ""
 
 
 def test_argument_beats_environment(monkeypatch):
     monkeypatch.setenv(api.ISA_ENV, "scalar")
+    api.forget_plans()
     widest = kernels.available_isas()[-1]
     assert kernels.resolve_isa(widest) == widest
 
@@ -35,14 +45,17 @@ def test_argument_beats_environment(monkeypatch):
 def test_missing_isa_is_a_clear_error(monkeypatch):
     """Simulate a CPU without AVX-512 (or AVX2): asking for it raises."""
     monkeypatch.setattr(api, "available_isas", lambda: ("scalar",))
+    api.forget_plans()
     for isa in ("avx2", "avx512f"):
         with pytest.raises(kernels.UnsupportedISAError, match="cannot run"):
             kernels.softmax(np.ones(3, np.float32), isa=isa)
         with pytest.raises(kernels.UnsupportedISAError, match="cannot run"):
             kernels.get_kernel(registry.default_variant("rmax", isa))
     monkeypatch.setenv(api.ISA_ENV, "avx512f")
+    api.forget_plans()
     with pytest.raises(kernels.UnsupportedISAError):
         kernels.softmax(np.ones(3, np.float32))
+    api.forget_plans()  # no plan resolved under the pretence may outlive it
 
 
 def test_plan_rejects_foreign_variants():

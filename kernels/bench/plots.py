@@ -77,6 +77,13 @@ def case_color(case: str) -> str | None:
     return COLORS.get(name)
 
 
+def case_style(case: str) -> str:
+    """Peers dotted, kernels called through Python dash-dotted, kernels solid."""
+    if case.startswith("peer: "):
+        return ":"
+    return "-." if case.endswith("via kernels.softmax") else "-"
+
+
 def throughput(summary: pd.DataFrame, report: dict, cases: list[str], mode: str = "warm",
                metric: str = "gelem_per_s", roofs: bool = True, ax=None):
     """Throughput (or another summary column) of the given cases against N."""
@@ -87,7 +94,7 @@ def throughput(summary: pd.DataFrame, report: dict, cases: list[str], mode: str 
         if d.empty:
             continue
         line, = ax.plot(d["n"], d[metric], marker="o", ms=3, label=case, color=case_color(case),
-                        ls=":" if case.startswith("peer: ") else "-")
+                        ls=case_style(case))
         if roofs and metric == "gelem_per_s" and d["roof_ns_per_element"].notna().any():
             ax.plot(d["n"], 1.0 / d["roof_ns_per_element"], color=line.get_color(), ls="--", lw=1, alpha=0.8)
     log2_axis(ax, s["n"].unique())

@@ -7,6 +7,7 @@ import pandas as pd
 
 from .. import registry
 from . import analysis, machine
+from .sweep import api_label
 
 IN_CACHE_N = 1 << 15
 OUT_OF_CACHE_N = 1 << 26
@@ -36,8 +37,9 @@ def algorithm_rows(summary: pd.DataFrame, samples: pd.DataFrame, mode: str, n: i
 
 
 def ratio_rows(summary: pd.DataFrame, samples: pd.DataFrame, mode: str, n: int) -> pd.DataFrame:
-    """For each ISA: speedup of every algorithm over the others and over the peers
-    (time of the other / time of this one, paired by round)."""
+    """For each ISA: speedup of every algorithm over the others (kernels timed in
+    C) and over the peers (against kernels.softmax called from Python, like
+    the peers): time of the other / time of this one, paired by round."""
     rows = []
     cases = summary[(summary["mode"] == mode) & (summary["n"] == n)]
     peers = sorted(c for c in cases["case"] if c.startswith("peer: "))
@@ -52,8 +54,9 @@ def ratio_rows(summary: pd.DataFrame, samples: pd.DataFrame, mode: str, n: int) 
             for other in registry.ALGORITHMS:
                 if other != algorithm and f"{other} [{isa}]" in set(cases["case"]):
                     row[f"vs {other}"] = analysis.paired_ratio(samples, mode, n, f"{other} [{isa}]", case)
+            via_api = api_label(algorithm, isa)
             for peer in peers:
-                row[f"vs {peer.removeprefix('peer: ')}"] = analysis.paired_ratio(samples, mode, n, peer, case)
+                row[f"vs {peer.removeprefix('peer: ')}"] = analysis.paired_ratio(samples, mode, n, peer, via_api)
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -83,7 +86,8 @@ def render(run) -> str:
             where = "in cache" if 8 * n <= (machine.last_level_cache(m) or 1 << 25) // 2 else "out of cache"
             out += ["", f"## N = {n} ({where}, {mode} buffers)", ""]
             out.append(_fmt_table(algorithm_rows(summary, run.samples, mode, n)))
-            out += ["", "Speedup of each algorithm (row) over others and peers (time of other / time of row):"]
+            out += ["", "Speedup of each algorithm (row) over the others (C-timed kernels) and over the peers "
+                    "(kernels.softmax called from Python, like them): time of other / time of row:"]
             out.append(_fmt_table(ratio_rows(summary, run.samples, mode, n)))
             passes = pass_rows(summary, mode, n)
             if len(passes):

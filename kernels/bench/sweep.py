@@ -153,6 +153,21 @@ def algorithm_case(plan: api.Plan, label: str) -> Case:
     return Case(label, "algorithm", run, _check_softmax, meta=meta)
 
 
+def api_case(algorithm: str, isa: str) -> Case:
+    """An algorithm timed through kernels.softmax from Python, like the peers:
+    the fair comparison with them, Python call overhead included."""
+
+    def call(x, y):
+        return api.softmax(x, algorithm=algorithm, isa=isa, out=y)
+
+    meta = {"algorithm": algorithm, "isa": isa, "variant": "kernels.softmax"}
+    return Case(api_label(algorithm, isa), "api", python_runner(call), _check_softmax, meta=meta)
+
+
+def api_label(algorithm: str, isa: str) -> str:
+    return f"{algorithm} [{isa}] via kernels.softmax"
+
+
 def peer_case(name: str, fn) -> Case:
     def check(x, y, checksum, calls):
         # Peers may sum inaccurately (torch's sum drifts by 1e-3 at 2^26 elements).
@@ -190,6 +205,7 @@ def cases_at(config: SweepConfig, x: np.ndarray) -> list[Case]:
     if config.peers:
         for name, fn in peer_module.peers(config.threads).items():
             cases.append(peer_case(name, fn))
+        cases += [api_case(a, isa) for isa in isas for a in config.algorithms]
     return cases
 
 
