@@ -90,6 +90,7 @@ class Plan:
             chosen[family] = variant
         self.variants = chosen
         self._plan = build.load().Plan(algorithm, {f: v.name for f, v in chosen.items()})
+        self._call_fast = self._plan.call_fast
 
     @property
     def passes(self) -> list[registry.Variant]:
@@ -97,10 +98,20 @@ class Plan:
         return [self.variants[f] for f in registry.ALGORITHM_PASSES[self.algorithm]]
 
     def __call__(self, x, out=None) -> np.ndarray:
+        y = self._call_fast(x, out)  # the common case, checked in C
+        return y if y is not None else self._call_general(x, out)
+
+    def _call_general(self, x, out) -> np.ndarray:
+        """Any input: full checks with clear errors, copies where needed."""
         x, out = _prepare(x, out)
-        if x.size:
-            self.last_guarded_rows = self._plan.run(x.reshape(-1), out.reshape(-1), x.shape[-1])
+        self._plan.run(x.reshape(-1), out.reshape(-1), x.shape[-1])
         return out
+
+    @property
+    def last_guarded_rows(self) -> int:
+        """Rows of the last call that took the driver's guarded path
+        (non-finite input; for two-pass also |x| beyond ExtExp's range)."""
+        return self._plan.last_guarded_rows
 
     def __repr__(self) -> str:
         names = ", ".join(v.name for v in self.passes)
@@ -123,25 +134,29 @@ def _cached_plan(algorithm: str, isa: str, size_class: str) -> Plan:
     return Plan(algorithm, isa, {f: v for f, v in stored.items() if v in registry.BY_NAME})
 
 
-@functools.lru_cache(maxsize=256)
-def _plan_for_request(algorithm: str, isa_request: str | None, size_class: str) -> Plan:
-    return _cached_plan(check_algorithm(algorithm), resolve_isa(isa_request), size_class)
+_plans_by_request: dict[tuple, Plan] = {}  # (algorithm, isa argument, row in cache?)
 
 
 def forget_plans() -> None:
     """Drops the cached plans and re-reads $SOFTMAX_ISA (after new tuned
     choices, after changing the variable, or in tests)."""
     _cached_plan.cache_clear()
-    _plan_for_request.cache_clear()
+    _plans_by_request.clear()
     _isa_from_environment.cache_clear()
 
 
 def plan_for(algorithm: str, isa: str | None, n: int) -> Plan:
     """The plan softmax uses for rows of n elements: this machine's tuned
     variants for n's size class (see `kernels.tuning`), else the defaults.
-    Cached per request (the ISA asked for, or $SOFTMAX_ISA, as it is now)."""
-    request = isa if isa is not None else _isa_from_environment()
-    return _plan_for_request(algorithm, request, tuning.size_class(n))
+    Cached per request (the ISA asked for, or $SOFTMAX_ISA, as it is now):
+    on small rows the lookup is a visible part of a call."""
+    request = (algorithm, isa, n <= tuning.in_cache_row_limit())
+    plan = _plans_by_request.get(request)
+    if plan is None:
+        chosen_isa = resolve_isa(isa if isa is not None else _isa_from_environment())
+        plan = _cached_plan(check_algorithm(algorithm), chosen_isa, tuning.size_class(n))
+        _plans_by_request[request] = plan
+    return plan
 
 
 def softmax(x, *, algorithm: str = "two-pass", isa: str | None = None, out=None) -> np.ndarray:
@@ -154,14 +169,17 @@ def softmax(x, *, algorithm: str = "two-pass", isa: str | None = None, out=None)
     algorithm : "two-pass" (default), "three-pass-recompute",
         "three-pass-reload" or "online"
     isa : "scalar", "avx2", "avx512f" or None for $SOFTMAX_ISA / the best available
-    out : float32 C-contiguous array of x's shape, optional; may be x itself
+    out : float32 C-contiguous array of x's shape, optional; may be x itself.
+        An output allocated here starts at x's offset within a page if it
+        would otherwise start just past it (4K aliasing slows the kernels).
 
     Non-finite inputs follow scipy.special.softmax: a row containing NaN or
     +inf, or only -inf, becomes NaN; -inf elements of other rows become 0.
     Outputs below the smallest normal float (1.2e-38) may be flushed to 0.
     """
-    n = x.shape[-1] if type(x) is np.ndarray and x.ndim else 0
-    return plan_for(algorithm, isa, n)(x, out)
+    plan = plan_for(algorithm, isa, x.shape[-1] if type(x) is np.ndarray and x.ndim else 0)
+    y = plan._call_fast(x, out)  # Plan.__call__ inlined: this path is timed against peers
+    return y if y is not None else plan._call_general(x, out)
 
 
 def _prepare(x, out):

@@ -176,6 +176,7 @@ def sources_digest() -> str:
 def build_key() -> str:
     """Hash of everything that determines the compiled library."""
     import Cython
+    import numpy
 
     h = hashlib.sha256()
     for item in (
@@ -187,6 +188,7 @@ def build_key() -> str:
         compiler_identity(),
         sys.version,
         Cython.__version__,
+        numpy.__version__,
         cpu_fingerprint(),
     ):
         h.update(str(item).encode())
@@ -262,6 +264,7 @@ def _compile_isa_objects(build_dir: Path) -> list[str]:
 
 
 def _compile(build_dir: Path, module_name: str) -> None:
+    import numpy
     from Cython.Build import cythonize
     from setuptools import Distribution, Extension
 
@@ -276,7 +279,8 @@ def _compile(build_dir: Path, module_name: str) -> None:
         ext = Extension(
             module_name,
             sources=[str(pyx), str(CSRC / "driver.c"), str(table)],
-            include_dirs=[str(CSRC), str(build_dir)],
+            include_dirs=[str(CSRC), str(build_dir), numpy.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             extra_compile_args=compile_args(),
             extra_objects=objects,
             libraries=["m"] if sys.platform != "win32" else [],

@@ -38,6 +38,7 @@ def forget_cached_choices() -> None:
 
     _stored.cache_clear()
     _llc_bytes.cache_clear()
+    in_cache_row_limit.cache_clear()
     api.forget_plans()
 
 
@@ -62,9 +63,14 @@ def _llc_bytes() -> int:
     return machine.last_level_cache(caches) or 32 << 20
 
 
+@functools.cache
+def in_cache_row_limit() -> int:
+    """The longest row whose input and output fit in half the last-level cache."""
+    return _llc_bytes() // 16
+
+
 def size_class(n: int) -> str:
-    """'in-cache' while a row's input and output fit in half the last-level cache."""
-    return "in-cache" if 8 * n <= _llc_bytes() // 2 else "out-of-cache"
+    return "in-cache" if n <= in_cache_row_limit() else "out-of-cache"
 
 
 def variants_for(algorithm: str, isa: str, n: int | None = None) -> dict[str, registry.Variant]:

@@ -138,7 +138,24 @@ def test_cold_buffers_exceed_twice_the_llc(rng):
     cold = Buffers(x, "cold", llc_bytes=1 << 20)
     assert len(cold.xs) * x.nbytes * 2 >= 2 * (1 << 20)
     assert all(np.array_equal(b, x) for b in cold.xs)
-    assert all(b.ctypes.data % 64 == 0 for b in cold.xs + cold.ys)
+    assert all(b.ctypes.data % 4096 == 0 for b in cold.xs + cold.ys)
+
+
+def test_case_with_its_own_outputs_at_a_page_offset(rng):
+    """The 4K-aliasing experiment: a case writes to its own output buffers,
+    placed at a chosen offset past a page boundary, and is checked there."""
+    from kernels.bench.sweep import algorithm_case
+    from kernels.bench.timing import page_offset_empty
+
+    x = rng.uniform(-10, 10, 3000).astype(np.float32)
+    buffers = Buffers(x, "warm", None)
+    shifted = page_offset_empty(x.size, 64)
+    assert shifted.ctypes.data % 4096 == 64 and shifted.size == x.size
+    case = algorithm_case(kernels.Plan("two-pass"), "two-pass +64")
+    case.outputs = [shifted]
+    measure([case], buffers, reps=1, target_ns=1e4, rng=rng)
+    np.testing.assert_allclose(shifted, kernels.softmax(x), rtol=1e-6)
+    assert not buffers.ys[0].any()  # the shared output was never written
 
 
 def test_every_pass_kernel_case_checks_its_output(rng):
@@ -272,9 +289,14 @@ def test_no_allocation_beyond_the_output(algorithm, rng):
     """Reload uses the output as its scratch; nothing allocates per element."""
     from kernels.bench import memory
 
-    x = rng.uniform(-10, 10, 1 << 18).astype(np.float32)
+    n = 1 << 18
+    raw = rng.uniform(-10, 10, n + 1024).astype(np.float32)
     isa = kernels.available_isas()[-1]
-    assert memory.peak_extra_bytes(algorithm, isa, x) < 64 << 10
+    # x at every 64-byte offset within a page: some new outputs land where
+    # they would alias x and are moved, which must not keep two alive.
+    for shift in range(0, 1024, 16):
+        x = raw[shift : shift + n]
+        assert memory.peak_extra_bytes(algorithm, isa, x) < 64 << 10
     assert memory.peak_extra_bytes(algorithm, isa, x.copy(), in_place=True) < 64 << 10
     # The measurement would see an allocation if there were one.
     bloated = lambda a, *rest: np.exp(a)  # noqa: E731

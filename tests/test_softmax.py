@@ -179,6 +179,7 @@ def test_unaligned_input(algorithm, isa, rng):
         (np.ones(4, np.int32), TypeError, "float32"),
         (np.float32(1.0), TypeError, "numpy.ndarray"),
         (np.array(1.0, np.float32), ValueError, "at least one dimension"),
+        (np.ones(4, ">f4"), TypeError, "float32"),
     ],
 )
 def test_bad_x(bad, error, words):
@@ -193,6 +194,8 @@ def test_bad_out():
         (np.empty((2, 8), np.float64), TypeError, "float32"),
         (np.empty((2, 9), np.float32), ValueError, "shape"),
         (np.empty((8, 2), np.float32).T, ValueError, "C-contiguous"),
+        (np.empty(16, np.float32), ValueError, "shape"),
+        (np.empty((2, 8), ">f4"), TypeError, "float32"),
     ]
     frozen = np.empty((2, 8), np.float32)
     frozen.flags.writeable = False
@@ -200,9 +203,36 @@ def test_bad_out():
     for out, error, words in cases:
         with pytest.raises(error, match=words):
             kernels.softmax(x, out=out)
+    with pytest.raises(ValueError, match="read-only"):
+        kernels.softmax(frozen, out=frozen)
     overlapping = np.ones(17, np.float32)
-    with pytest.raises(ValueError, match="overlaps"):
-        kernels.softmax(overlapping[:16].reshape(2, 8), out=overlapping[1:].reshape(2, 8))
+    for x_part, out_part in ((slice(0, 16), slice(1, 17)), (slice(1, 17), slice(0, 16))):
+        with pytest.raises(ValueError, match="overlaps"):
+            kernels.softmax(overlapping[x_part].reshape(2, 8), out=overlapping[out_part].reshape(2, 8))
+    assert (overlapping == 1).all()
+
+
+def test_new_output_avoids_4k_aliasing(rng):
+    """An output softmax allocates never starts just past x modulo a page,
+    where loads of x would stall behind stores to it, wherever x starts."""
+    raw = rng.normal(0, 10, 5000 + 1024).astype(np.float32)
+    page_start = (-raw.ctypes.data % 4096) // 4
+    for shift in range(0, 1024, 4):
+        x = raw[page_start + shift :][:5000]
+        y = kernels.softmax(x)
+        assert not 0 < (y.ctypes.data - x.ctypes.data) % 4096 < 512
+        assert_softmax_close(y, x, "two-pass")
+
+
+class _Tagged(np.ndarray):
+    """An ndarray subclass: softmax takes its general path, not the C fast path."""
+
+
+def test_general_and_fast_paths_agree(algorithm, isa, rng):
+    x = rng.normal(0, 10, (3, 517)).astype(np.float32)
+    fast = kernels.softmax(x, algorithm=algorithm, isa=isa)
+    general = kernels.softmax(x.view(_Tagged), algorithm=algorithm, isa=isa, out=np.empty_like(x).view(_Tagged))
+    np.testing.assert_array_equal(fast, np.asarray(general))
 
 
 def test_bad_algorithm_and_isa():

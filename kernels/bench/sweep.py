@@ -125,7 +125,7 @@ def kernel_case(variant: registry.Variant, x: np.ndarray, label: str, group: str
     if variant.family == "vfill":
         a = 0.5
     task = core.Task(variant.name, a=a, b=b)
-    # The reference call uses a cache-line-aligned output like the timed calls:
+    # The reference call uses a page-aligned output like the timed calls:
     # streaming variants peel to alignment, which regroups their sums.
     y = aligned_empty(x.size)
     y.fill(0.0)
