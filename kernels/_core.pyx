@@ -192,7 +192,8 @@ cdef inline bint _plain_float32(cnp.ndarray a) noexcept:
 
 # Loads of x that run ahead of pending stores to y stall when the two
 # addresses agree in their low 12 bits ("4K aliasing"): with y a few cache
-# lines past x modulo a page, the AVX-512 kernels lose about 10% in cache.
+# lines past x modulo a page, the AVX-512 kernels slow down markedly in
+# cache (the tuning chapter measures it).
 # Consecutive allocations of power-of-two sizes land there, so an output
 # we allocate is moved to x's offset within a page when it does.
 cdef enum:

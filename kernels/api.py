@@ -128,19 +128,12 @@ def get_kernel(variant):
     return functools.partial(getattr(build.load(), variant.family), variant.name)
 
 
-@functools.lru_cache(maxsize=64)
-def _cached_plan(algorithm: str, isa: str, size_class: str) -> Plan:
-    stored = tuning.stored_variants(algorithm, isa, size_class) or {}
-    return Plan(algorithm, isa, {f: v for f, v in stored.items() if v in registry.BY_NAME})
-
-
 _plans_by_request: dict[tuple, Plan] = {}  # (algorithm, isa argument, row in cache?)
 
 
 def forget_plans() -> None:
     """Drops the cached plans and re-reads $SOFTMAX_ISA (after new tuned
     choices, after changing the variable, or in tests)."""
-    _cached_plan.cache_clear()
     _plans_by_request.clear()
     _isa_from_environment.cache_clear()
 
@@ -154,8 +147,7 @@ def plan_for(algorithm: str, isa: str | None, n: int) -> Plan:
     plan = _plans_by_request.get(request)
     if plan is None:
         chosen_isa = resolve_isa(isa if isa is not None else _isa_from_environment())
-        plan = _cached_plan(check_algorithm(algorithm), chosen_isa, tuning.size_class(n))
-        _plans_by_request[request] = plan
+        plan = _plans_by_request[request] = tuning.plan(check_algorithm(algorithm), chosen_isa, n)
     return plan
 
 
@@ -177,9 +169,8 @@ def softmax(x, *, algorithm: str = "two-pass", isa: str | None = None, out=None)
     +inf, or only -inf, becomes NaN; -inf elements of other rows become 0.
     Outputs below the smallest normal float (1.2e-38) may be flushed to 0.
     """
-    plan = plan_for(algorithm, isa, x.shape[-1] if type(x) is np.ndarray and x.ndim else 0)
-    y = plan._call_fast(x, out)  # Plan.__call__ inlined: this path is timed against peers
-    return y if y is not None else plan._call_general(x, out)
+    n = x.shape[-1] if type(x) is np.ndarray and x.ndim else 0
+    return plan_for(algorithm, isa, n)(x, out)
 
 
 def _prepare(x, out):

@@ -83,9 +83,10 @@ def aligned_empty(n: int, alignment: int = 4096) -> np.ndarray:
     """A float32 array whose data starts on a page boundary.
 
     Inputs and outputs then share their offset within a page, so loads of one
-    never falsely alias pending stores to the other (4K aliasing, which costs
-    in-cache kernels up to ~10% when the output starts a few cache lines past
-    the input); `kernels.softmax` places the outputs it allocates the same way."""
+    never falsely alias pending stores to the other (4K aliasing, which slows
+    in-cache kernels when the output starts a few cache lines past the input;
+    the tuning chapter measures it); `kernels.softmax` places the outputs it
+    allocates the same way."""
     raw = np.empty(n + alignment // 4, np.float32)
     offset = (-raw.ctypes.data % alignment) // 4
     return raw[offset : offset + n]
