@@ -279,14 +279,21 @@ def saved_folder(run) -> Path | None:
     return None
 
 
+def sweep_data(run) -> pd.DataFrame:
+    """plots.throughput_data of a sweep, from its samples as results.save
+    writes them (missing text as ''), so that the data is the saved run's."""
+    from . import results
+
+    samples = results.normalize(run.samples)
+    return plots.throughput_data(analysis.summarize(samples), samples=samples)
+
+
 def measurements(run, *, name: str, title: str, groups=("algorithm",), selected: list[str] | None = None,
-                 measure: str = "gelem_per_s", baseline: str | None = None, summary: pd.DataFrame | None = None,
-                 note: str = "") -> Explorer:
+                 measure: str = "gelem_per_s", baseline: str | None = None, note: str = "") -> Explorer:
     """An explorer over a sweep's measurements (kernels.bench.sweep.Run): its
     series are the cases, grouped as the sweep groups them; `selected` are shown
     at first (the chapter's static figure), the others one click away."""
-    summary = analysis.summarize(run.samples) if summary is None else summary
-    data = plots.throughput_data(summary, samples=run.samples)
+    data = sweep_data(run)
     data = data[data["group"].isin(groups)].reset_index(drop=True)
     folder = saved_folder(run)
     return Explorer(
@@ -304,8 +311,7 @@ def measurements(run, *, name: str, title: str, groups=("algorithm",), selected:
 def results_data(run) -> dict:
     """The single file a reader loads into an explorer to compare machines:
     the same columns as the book's explorers, for every case of the sweep."""
-    summary = analysis.summarize(run.samples)
-    data = plots.throughput_data(summary, samples=run.samples)
+    data = sweep_data(run)
     return {
         "format": RESULTS_FORMAT, "version": RESULTS_VERSION,
         "machine": machine_label(run.machine, name=run.machine.get("cpu", {}).get("model") or run.machine["id"]),
@@ -334,12 +340,16 @@ def exp_constants(header: Path = EXP_CONSTANTS_H) -> dict[str, float]:
     return found
 
 
-def extexp(variant_name: str, presets: list[float]) -> str:
-    """The ExtExp explorer: type any x and see every step of the kernels'
-    ExtExp (n, t, the polynomial's m, their float32 bits, e^x as m * 2^n and its
-    relative error), computed in the page in exact float32 arithmetic."""
+def extexp(variant_name: str, presets: list[float], x: float = 1.0) -> str:
+    """The ExtExp explorer: type any x (or press a preset) and see every step of
+    the kernels' ExtExp (n, t, the polynomial's m, their float32 bits, e^x as
+    m * 2^n and its relative error), computed in the page in exact float32
+    arithmetic.  `x` is shown first; keep it out of `presets`, so that every
+    preset changes something."""
+    if x in presets:
+        raise ValueError(f"the first x ({x}) is also a preset: that button would do nothing at first")
     config = {"name": "extexp", "title": "ExtExp, step by step", "variant": variant_name,
-              "constants": exp_constants(), "presets": [float(p) for p in presets], "x": float(presets[0])}
+              "constants": exp_constants(), "presets": [float(p) for p in presets], "x": float(x)}
     return explorer_html("extexp", config["title"], "extexp", config)
 
 

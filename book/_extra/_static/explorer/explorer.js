@@ -37,15 +37,16 @@
     return el("label", { class: "sx-field" }, [el("span", { text }), control]);
   }
 
-  function select(options, value, onchange) {
-    const node = el("select", { onchange: () => onchange(node.value) },
+  // Every control carries data-control="<what it sets>" (the browser tests find them by it).
+  function select(name, options, value, onchange) {
+    const node = el("select", { "data-control": name, onchange: () => onchange(node.value) },
       options.map(([v, text]) => el("option", { value: v, text })));
     node.value = value;
     return node;
   }
 
-  function checkbox(text, checked, onchange, swatch) {
-    const box = el("input", { type: "checkbox", onchange: () => onchange(box.checked) });
+  function checkbox(name, text, checked, onchange, swatch) {
+    const box = el("input", { type: "checkbox", "data-control": name, onchange: () => onchange(box.checked) });
     box.checked = checked;
     const parts = [box];
     if (swatch) parts.push(el("span", { class: "sx-swatch", style: `background:${swatch}` }));
@@ -161,6 +162,11 @@
   function formatX(v, format) {
     if (format === "pow2" && v > 0 && Number.isInteger(Math.log2(v))) return "2" + superscript(Math.log2(v));
     return formatNumber(v, 6);
+  }
+
+  function formatPower(v) {
+    const k = Math.round(Math.log10(v));
+    return Math.abs(v / 10 ** k - 1) < 1e-9 && Math.abs(k) > 3 ? "10" + superscript(k) : formatNumber(v, 3);
   }
 
   function median(values) {
@@ -408,16 +414,16 @@
       this.controls.replaceChildren();
       const c = this.control = {};
       if (cfg.measures.length > 1) {
-        c.measure = labelled("measure", select(cfg.measures.map(m => [m.column, m.label]), state.measure,
+        c.measure = labelled("measure", select("measure", cfg.measures.map(m => [m.column, m.label]), state.measure,
           v => { state.measure = v; this.update(); }));
         this.controls.append(c.measure);
       }
       if (cfg.time) {
-        c.baseline = labelled("speedup of", select([["", "none: absolute values"]].concat(
+        c.baseline = labelled("speedup of", select("baseline", [["", "none: absolute values"]].concat(
           this.baseLabels().map(l => [l, l])), state.baseline, v => { state.baseline = v; this.update(); }));
         this.controls.append(c.baseline);
       }
-      c.roofs = checkbox("roofs (dashed)", state.roofs, v => { state.roofs = v; this.update(); });
+      c.roofs = checkbox("roofs", "roofs (dashed)", state.roofs, v => { state.roofs = v; this.update(); });
       this.controls.append(c.roofs);
       for (const facet of this.facets) {
         const values = this.facetValues(facet);
@@ -425,7 +431,7 @@
         if (facet === cfg.slider) {
           const value = () => values[Number(range.value)];
           const readout = el("output", { text: formatNumber(state.facet[facet], 4) });
-          const range = el("input", { type: "range", min: 0, max: values.length - 1, step: 1,
+          const range = el("input", { type: "range", min: 0, max: values.length - 1, step: 1, "data-control": `facet:${facet}`,
             "aria-label": cfg.sliderLabel || facet,
             oninput: () => { state.facet[facet] = value(); readout.textContent = formatNumber(value(), 4); this.update(); } });
           range.value = String(Math.max(0, values.indexOf(state.facet[facet])));
@@ -433,20 +439,20 @@
           continue;
         }
         const options = values.map(v => [JSON.stringify(v), String(v)]).concat([['"*"', "each, one line per value"]]);
-        this.controls.append(labelled(facet, select(options, JSON.stringify(state.facet[facet]), v => {
+        this.controls.append(labelled(facet, select(`facet:${facet}`, options, JSON.stringify(state.facet[facet]), v => {
           state.facet[facet] = JSON.parse(v); this.update();
         })));
       }
       if (cfg.x.range) {
         const xs = this.xValues().map(v => [String(v), formatX(v, cfg.x.format)]);
-        const from = select(xs, String(state.xFrom), v => { state.xFrom = Number(v); if (state.xTo < state.xFrom) { state.xTo = state.xFrom; to.value = v; } this.update(); });
-        const to = select(xs, String(state.xTo), v => { state.xTo = Number(v); if (state.xFrom > state.xTo) { state.xFrom = state.xTo; from.value = v; } this.update(); });
+        const from = select("x-from", xs, String(state.xFrom), v => { state.xFrom = Number(v); if (state.xTo < state.xFrom) { state.xTo = state.xFrom; to.value = v; } this.update(); });
+        const to = select("x-to", xs, String(state.xTo), v => { state.xTo = Number(v); if (state.xFrom > state.xTo) { state.xFrom = state.xTo; from.value = v; } this.update(); });
         this.controls.append(labelled(`${cfg.x.column} from`, from), labelled("to", to));
       }
       if (cfg.x.logToggle) {
-        this.controls.append(checkbox(`log ${cfg.x.column} axis`, state.xLog, v => { state.xLog = v; this.update(); }));
+        this.controls.append(checkbox("x-log", `log ${cfg.x.column} axis`, state.xLog, v => { state.xLog = v; this.update(); }));
       }
-      this.controls.append(checkbox("log y axis", state.yLog, v => { state.yLog = v; this.update(); }));
+      this.controls.append(checkbox("y-log", "log y axis", state.yLog, v => { state.yLog = v; this.update(); }));
     }
 
     buildSeries() {
@@ -459,18 +465,18 @@
       };
       for (const group of distinct(labels.map(groupOf))) {
         const members = labels.filter(l => groupOf(l) === group);
-        const boxes = members.map(label => checkbox(label, state.selected.has(label), v => {
+        const boxes = members.map(label => checkbox(`series:${label}`, label, state.selected.has(label), v => {
           if (v) state.selected.add(label); else state.selected.delete(label);
           this.update();
         }, this.colorOf(label)));
-        const toggle = el("button", { type: "button", class: "sx-all", text: "all / none", onclick: () => {
+        const toggle = el("button", { type: "button", class: "sx-all", "data-control": `group:${group}`, text: "all / none", onclick: () => {
           const all = members.every(l => state.selected.has(l));
           members.forEach(l => (all ? state.selected.delete(l) : state.selected.add(l)));
           this.buildSeries();
           this.update();
         } });
         const legend = el("legend", {}, [el("span", { text: cfg.groupLabels[group] || group || "series" }), members.length > 1 ? toggle : null]);
-        this.seriesBox.append(el("fieldset", { class: "sx-group" }, [legend].concat(boxes)));
+        this.seriesBox.append(el("fieldset", { class: "sx-group" }, [legend, el("div", { class: "sx-items" }, boxes)]));
       }
     }
 
@@ -483,9 +489,9 @@
       const parts = [this.download];
       if (cfg.source) parts.push(el("span", { class: "sx-source", text: ` measured by this build, saved in ${cfg.source}` }));
       if (cfg.compare) {
-        const input = el("input", { type: "file", accept: ".json,application/json",
+        const input = el("input", { type: "file", accept: ".json,application/json", "data-control": "file",
           onchange: () => input.files.length && this.loadFile(input.files[0]) });
-        this.removeButton = el("button", { type: "button", hidden: true, text: "remove your data",
+        this.removeButton = el("button", { type: "button", hidden: true, "data-control": "remove", text: "remove your data",
           onclick: () => { this.loaded = null; input.value = ""; this.afterDataChange(); } });
         this.fileMessage = el("span", { class: "sx-file-message" });
         parts.push(el("div", { class: "sx-compare" }, [
@@ -588,6 +594,11 @@
         s.points.forEach(p => { ys[index.get(p.x)] = p.y; });
         return ys;
       }));
+      if (!xs.length) {  // nothing to draw: uPlot needs at least one x
+        this.tooltip.hidden = false;
+        this.tooltip.textContent = series.length ? "no data in this range" : "no series selected";
+        return;
+      }
       const bars = series.some(s => s.kind === "bars");
       const xLogBase = state.xLog ? (cfg.x.log || 10) : 0;
       const ys = data.slice(1).flat().filter(v => v !== null);
@@ -605,16 +616,16 @@
         },
         axes: [
           { label: cfg.x.label, values: (u, splits) => splits.map(v => (v === null ? "" : formatX(v, cfg.x.format))),
-            splits: xLogBase === 2 ? (u, axis, min, max) => log2Splits(min, max) : undefined },
-          { label: this.yLabel(), size: 64, values: (u, splits) => splits.map(v => (v === null ? "" : formatNumber(v, 3))) },
+            splits: xLogBase ? (u, axis, min, max) => logSplits(min, max, xLogBase) : undefined },
+          { label: this.yLabel(), size: 64, values: (u, splits) => splits.map(v => (v === null ? "" : state.yLog ? formatPower(v) : formatNumber(v, 3))),
+            splits: state.yLog ? (u, axis, min, max) => logSplits(min, max, 10) : undefined },
         ],
-        series: [{}].concat(series.map(s => seriesOptions(s))),
+        series: [{}].concat(series.map(s => seriesOptions(s, state.yLog))),
         hooks: { setCursor: [u => this.hover(u)] },
       };
       this.plot = new uPlot(opts, data, this.plotBox);
       this.plotBox.append(this.tooltip);
       this.tooltip.hidden = true;
-      if (!series.length) this.tooltip.hidden = false, this.tooltip.textContent = "no series selected";
     }
 
     hover(u) {
@@ -675,15 +686,21 @@
     }
   }
 
-  function log2Splits(min, max) {
-    const lo = Math.ceil(Math.log2(min) - 1e-9), hi = Math.floor(Math.log2(max) + 1e-9);
-    const step = hi - lo > 10 ? 2 : 1;
+  // Powers of the base between min and max, at most about ten of them. (uPlot's
+  // own log splits cover 1e-16 to 1e16; probabilities go far below.)
+  function logSplits(min, max, base) {
+    const log = v => Math.log(v) / Math.log(base);
+    const lo = Math.ceil(log(min) - 1e-9), hi = Math.floor(log(max) + 1e-9);
+    const step = Math.max(1, Math.ceil((hi - lo + 1) / 10));
     const splits = [];
-    for (let k = lo; k <= hi; k += step) splits.push(2 ** k);
-    return splits;
+    const multiples = base === 10 && hi - lo < 2 ? [1, 2, 5] : [1];  // a narrow decade range gets 2s and 5s
+    for (let k = (multiples.length > 1 ? lo - 1 : lo); k <= hi; k += step) {
+      for (const m of multiples) if (m * base ** k >= min * (1 - 1e-9) && m * base ** k <= max * (1 + 1e-9)) splits.push(m * base ** k);
+    }
+    return splits.length ? splits : [min, max];
   }
 
-  function seriesOptions(s) {
+  function seriesOptions(s, yLog) {
     const options = { label: s.label, stroke: s.color, width: s.width, dash: s.dash, spanGaps: true,
       points: { show: true, size: 4, fill: s.hollow ? "#fff" : s.color, stroke: s.color } };
     if (s.kind === "points") {
@@ -693,6 +710,8 @@
     } else if (s.kind === "bars") {
       options.paths = uPlot.paths.bars({ size: [0.7, 60] });
       options.fill = s.color + "66";
+      // Bars grow from 0, which a log axis does not have: from its bottom instead.
+      if (yLog) options.fillTo = u => u.scales.y.min;
       options.points = { show: false };
     }
     return options;
@@ -706,9 +725,9 @@
       this.cfg = config;
       root.replaceChildren();
       root.classList.add("sx-ready");
-      this.input = el("input", { type: "text", value: String(config.x), size: 16, "aria-label": "x",
+      this.input = el("input", { type: "text", value: String(config.x), size: 16, "aria-label": "x", "data-control": "x",
         onchange: () => this.update(), onkeydown: e => { if (e.key === "Enter") this.update(); } });
-      const presets = config.presets.map(v => el("button", { type: "button", class: "sx-preset", text: String(v),
+      const presets = config.presets.map(v => el("button", { type: "button", class: "sx-preset", "data-control": `preset:${v}`, text: String(v),
         onclick: () => { this.input.value = String(v); this.update(); } }));
       this.table = el("table", { class: "sx-extexp-table" });
       this.message = el("div", { class: "sx-note" });
@@ -734,12 +753,13 @@
         ["t = x \u2212 n \u00b7 ln 2 (two FMAs)", shortest32(r.t), r.t],
         ["m = p(t) \u2248 e\u1d57", shortest32(r.m), r.m],
       ];
-      this.table.replaceChildren(el("tr", {}, ["", "value", "float32 bits", "sign exponent mantissa"].map(t => el("th", { text: t }))),
-        ...rows.map(([name, text, v]) => el("tr", {}, [el("td", { text: name }), el("td", { text }),
-          el("td", { class: "sx-mono", text: hex32(v) }), el("td", { class: "sx-mono", text: fields32(v) })])));
       const { value, error } = extexpValue(r);
-      this.table.append(el("tr", {}, [el("td", { text: "e\u02e3 \u2248 m \u00b7 2\u207f" }), el("td", { colspan: 3, text: value })]),
-        el("tr", {}, [el("td", { text: "relative error of m \u00b7 2\u207f" }), el("td", { colspan: 3, text: error })]));
+      const head = el("thead", {}, el("tr", {}, ["", "value", "float32 bits", "sign exponent mantissa"].map(t => el("th", { text: t }))));
+      const body = el("tbody", {}, rows.map(([name, text, v]) => el("tr", {}, [el("td", { text: name }), el("td", { text }),
+        el("td", { class: "sx-mono", text: hex32(v) }), el("td", { class: "sx-mono", text: fields32(v) })])).concat([
+        el("tr", {}, [el("td", { text: "e\u02e3 \u2248 m \u00b7 2\u207f" }), el("td", { colspan: 3, text: value })]),
+        el("tr", {}, [el("td", { text: "relative error of m \u00b7 2\u207f" }), el("td", { colspan: 3, text: error })])]));
+      this.table.replaceChildren(head, body);
       this.message.textContent = Math.abs(r.x) > K.EXTEXP_MAX_ABS_INPUT
         ? `|x| > ${K.EXTEXP_MAX_ABS_INPUT}: outside the range where ExtExp stays within 2 ULP; the two-pass kernels take their guarded path for such rows.`
         : "";
@@ -779,7 +799,7 @@
     if (!root || root.sxExplorer) return;
     const config = JSON.parse(root.querySelector("script.sx-config").textContent);
     const explorer = new KINDS[root.dataset.kind](root, config);
-    root.sxExplorer = { state: () => explorer.stateForTests(), explorer };
+    root.sxExplorer = { state: () => explorer.stateForTests(), config, explorer };
     if (explorer.pointPosition) root.sxExplorer.pointPosition = (label, x) => explorer.pointPosition(label, x);
   }
 
