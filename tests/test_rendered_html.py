@@ -257,22 +257,29 @@ def save_screenshot(path: Path, png: bytes) -> None:
     os.replace(partial, path)
 
 
-def visit(browser, html_dir: Path, page: Page) -> Rendered:
-    html = page.html(html_dir)
-    if not html.exists():
-        pytest.fail(f"{page.docname} is in _toc.yml but {html} was not built", pytrace=False)
-    rendered = Rendered(page, html.as_uri(), SCREENSHOTS / screenshot_name(page), facts={})
-    context = new_context(browser)
+@contextmanager
+def tab_at(browser, rendered: Rendered, local_origin: str | None = None):
+    """A tab that has loaded rendered.url, recording into `rendered`."""
+    context = new_context(browser, local_origin=local_origin)
     tab = context.new_page()
     tab.set_default_timeout(TIMEOUT_MS)
     listen(tab, rendered)
     try:
         tab.goto(rendered.url, wait_until="load")
+        yield tab
+    finally:
+        context.close()
+
+
+def visit(browser, html_dir: Path, page: Page) -> Rendered:
+    html = page.html(html_dir)
+    if not html.exists():
+        pytest.fail(f"{page.docname} is in _toc.yml but {html} was not built", pytrace=False)
+    rendered = Rendered(page, html.as_uri(), SCREENSHOTS / screenshot_name(page), facts={})
+    with tab_at(browser, rendered) as tab:
         settle(tab, rendered)
         rendered.facts = tab.evaluate(FACTS_JS)
         save_screenshot(rendered.screenshot, tab.screenshot(full_page=True))
-    finally:
-        context.close()
     return rendered
 
 
@@ -455,16 +462,9 @@ def test_over_http(page, browser, book_html, book_http):
     """The same page from a local http server: it draws its explorers, logs no
     error, and requests nothing outside the book."""
     rendered = Rendered(page, book_http + f"{page.docname}.html", SCREENSHOTS / "unused", facts={})
-    context = new_context(browser, local_origin=book_http)
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    listen(tab, rendered)
-    try:
-        tab.goto(rendered.url, wait_until="load")
+    with tab_at(browser, rendered, local_origin=book_http) as tab:
         settle(tab, rendered)
         drawn = tab.evaluate("() => Array.from(document.querySelectorAll('.sx-explorer')).map(e => !!e.sxExplorer)")
-    finally:
-        context.close()
     where = f"{page.docname} over http ({rendered.url})"
     assert not rendered.wait_problems, f"{rendered.wait_problems}: {where}"
     assert all(drawn), f"explorers not drawn: {where}"
@@ -480,21 +480,14 @@ def test_over_http(page, browser, book_html, book_http):
 
 
 @contextmanager
-def opened(browser, html_dir: Path, page: Page, **context_options):
+def opened(browser, html_dir: Path, page: Page):
     """A tab on the page with its explorers drawn; fails on any error it logged."""
     rendered = Rendered(page, page.html(html_dir).as_uri(), SCREENSHOTS / "unused", facts={})
-    context = new_context(browser, **context_options)
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    listen(tab, rendered)
-    try:
-        tab.goto(rendered.url, wait_until="load")
+    with tab_at(browser, rendered) as tab:
         tab.wait_for_function(EXPLORERS_DRAWN_JS)
         yield tab
         errors = rendered.page_errors + rendered.console_errors + rendered.failed_requests
         assert not errors, f"errors while using the explorers of {page.docname}: {errors}"
-    finally:
-        context.close()
 
 
 class Handle:
