@@ -1146,3 +1146,47 @@ def test_chapter_runs_live_in_jupyterlab(browser, tmp_path):
             assert not outside, f"requests outside the local server: {sorted(set(outside))}"
         finally:
             context.close()
+
+
+# --------------------------------------------------------------------------- explorers: a new dimension
+
+
+def test_a_new_column_is_a_new_control(browser, book_html, tmp_path):
+    """A dimension the sweeps do not have yet (threads) is only a column: the
+    explorer finds it as a facet (and not the kernels column that follows from
+    it), shows a control for it, and plots the chosen value, or one line per
+    value."""
+    from kernels.bench import explorer
+
+    rows = [{"n": n, "case": case, "threads": threads, "variant": f"{case} on {threads}",
+             "gelem_per_s": float(n.bit_length() * threads + k)}
+            for k, case in enumerate(["two-pass [x]", "online [x]"]) for threads in (1, 2) for n in (1024, 4096, 16384)]
+    frame = pd.DataFrame(rows)
+    figure = explorer.Explorer(name="threads", title="synthetic", data=frame, x="n", x_label="n",
+                               measures=[explorer.Measure("gelem_per_s", "throughput")], key=["case"], label="case",
+                               x_log=2, x_format="pow2")
+    assert figure.config()["facets"] == ["threads"]
+    (tmp_path / "page").mkdir()
+    (tmp_path / "_static").symlink_to(book_html / "_static")
+    html = tmp_path / "page" / "index.html"
+    html.write_text(f'<!DOCTYPE html><html data-content_root="../"><head><meta charset="utf-8"></head>'
+                    f"<body><main><article>{figure.html()}</article></main></body></html>")
+    rendered = Rendered(PAGES[0], html.as_uri(), SCREENSHOTS / "unused", facts={})
+    with tab_at(browser, rendered) as tab:
+        tab.wait_for_function(EXPLORERS_DRAWN_JS)
+        handle = Handle(tab, "threads")
+        control = handle.control("facet:threads")
+
+        def plotted():
+            return {s["label"]: s["y"] for s in handle.state()["series"]}
+
+        def expected(threads, suffix=""):
+            chosen = frame[frame["threads"] == threads]
+            return {case + suffix: part["gelem_per_s"].tolist() for case, part in chosen.groupby("case", sort=False)}
+
+        assert plotted() == expected(1)
+        control.select_option("2")
+        assert plotted() == expected(2)
+        control.select_option('"*"')
+        assert plotted() == {**expected(1, " \u00b7 threads 1"), **expected(2, " \u00b7 threads 2")}
+    assert not rendered.page_errors and not rendered.console_errors
