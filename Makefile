@@ -1,10 +1,13 @@
 # The project's two entry points (see README.md):
 #   make book   create the environment, execute every notebook, build the HTML
 #   make test   create/reuse the environment, run the whole test suite
+# and   make lab    JupyterLab on the chapters, which open as notebooks
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# JupyterLab reads default settings from <env>/etc/jupyter/labconfig/.
+LAB_SETTINGS := $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
 BOOK_HTML := _build/html/index.html
 # PyTorch is measured as a peer when installed; WITH_TORCH=0 skips it (its CPU
 # wheel is ~750 MB; on machines where only CUDA wheels are offered, more).
@@ -12,15 +15,20 @@ WITH_TORCH ?= 1
 comma := ,
 EXTRAS := test,lab$(if $(filter 1,$(WITH_TORCH)),$(comma)torch,)
 
-.PHONY: book test tune venv clean clean-kernels
+.PHONY: book test tune venv lab clean clean-kernels
 
-venv: $(STAMP)
+venv: $(STAMP) $(LAB_SETTINGS)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
+
+# A double-click on a chapter (MyST Markdown) in JupyterLab opens it as a
+# notebook: jupytext's default-viewer setting, written into the environment.
+$(LAB_SETTINGS): $(STAMP)
+	$(BIN)/jupytext-config --settings-file $@ set-default-viewer markdown myst
 
 # The chapters use the kernel variants tuned for this CPU; tuning runs once
 # per CPU (its choices live in the kernel cache, see kernels/tuning.py).
@@ -31,8 +39,12 @@ book: tune
 	$(BIN)/jupyter-book build -W -n --keep-going .
 	@echo "The book is at file://$(CURDIR)/$(BOOK_HTML)"
 
-test: $(STAMP)
+test: $(STAMP) $(LAB_SETTINGS)
 	$(BIN)/python -m pytest -n 2
+
+# JupyterLab at the repository root (the explorers load their scripts from it).
+lab: $(STAMP) $(LAB_SETTINGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)$(if $(filter 0,$(shell id -u)), --allow-root,)
 
 clean:
 	rm -rf _build

@@ -9,17 +9,26 @@
   Under pytest-xdist the workers share one build: a file lock lets the first
   worker build while the others wait, and a stamp with the test-run id lets
   them reuse it. A failed build fails every test that needs it, with the log.
+
+``book_http`` serves that folder from a local http server on 127.0.0.1 (the
+book must work there as from ``file://``), and ``your_results`` is the
+``explorer.json`` of a quick ``python -m kernels.bench sweep``: what a reader
+loads into an explorer to compare their machine with the book's.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
+import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -36,6 +45,10 @@ QUICK_HTML = QUICK_DIR / "_build" / "html"
 QUICK_LOG = ROOT / "_build" / "quick.log"
 QUICK_STAMP = ROOT / "_build" / "quick.stamp.json"
 QUICK_LOCK = ROOT / "_build" / "quick.lock"
+YOUR_RESULTS_DIR = ROOT / "_build" / "your-results"  # a quick sweep's results, as a reader's machine would make
+YOUR_RESULTS_STAMP = ROOT / "_build" / "your-results.stamp.json"
+YOUR_RESULTS_LOCK = ROOT / "_build" / "your-results.lock"
+YOUR_SWEEP = ["sweep", "--quick", "--sizes", "1K,4K", "--reps", "2", "--no-accuracy", "--no-progress"]
 BUILD_TIMEOUT_S = 900  # a quick build takes well under a minute; ipykernel 7 can hang (rarely)
 SOURCE_SUFFIXES = (".md", ".ipynb", ".rst")
 
@@ -178,8 +191,7 @@ def book_html() -> Path:
             pytest.fail(f"BOOK_HTML_DIR={given} is not a built book (no index.html there)", pytrace=False)
         return html_dir
 
-    # One id per test run, shared by the xdist workers of that run.
-    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"solo-{uuid.uuid4()}"
+    run_id = _run_id()
     with _exclusive_lock(QUICK_LOCK):
         stamp = json.loads(QUICK_STAMP.read_text()) if QUICK_STAMP.exists() else {}
         if stamp.get("run") != run_id:
@@ -188,3 +200,52 @@ def book_html() -> Path:
     if not stamp.get("ok"):
         _fail_build(stamp)
     return QUICK_HTML
+
+
+_SOLO_RUN = f"solo-{uuid.uuid4()}"
+
+
+def _run_id() -> str:
+    """One id per test run, shared by the xdist workers of that run."""
+    return os.environ.get("PYTEST_XDIST_TESTRUNUID") or _SOLO_RUN
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def book_http(book_html):
+    """The book over http: its base URL (http://127.0.0.1:<port>/), served from
+    book_html by a server in this process."""
+    handler = functools.partial(_QuietHandler, directory=str(book_html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def your_results() -> Path:
+    """explorer.json of a quick sweep run through the CLI (once per test run,
+    shared by the xdist workers), as a reader would make on their machine."""
+    with _exclusive_lock(YOUR_RESULTS_LOCK):
+        stamp = json.loads(YOUR_RESULTS_STAMP.read_text()) if YOUR_RESULTS_STAMP.exists() else {}
+        if stamp.get("run") != _run_id():
+            shutil.rmtree(YOUR_RESULTS_DIR, ignore_errors=True)
+            command = [sys.executable, "-m", "kernels.bench", *YOUR_SWEEP, "--out", str(YOUR_RESULTS_DIR)]
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+            saved = re.search(r"^saved (.+)$", done.stdout, re.MULTILINE)
+            stamp = {"run": _run_id(), "returncode": done.returncode, "output": (done.stdout + done.stderr)[-4000:],
+                     "folder": saved.group(1).strip() if saved else None}
+            YOUR_RESULTS_STAMP.write_text(json.dumps(stamp))
+    path = Path(stamp["folder"] or "/nonexistent") / "explorer.json"
+    if stamp["returncode"] != 0 or not path.exists():
+        pytest.fail(f"`python -m kernels.bench {' '.join(YOUR_SWEEP)}` made no explorer.json "
+                    f"(exit code {stamp['returncode']}):\n{stamp['output']}", pytrace=False)
+    return path

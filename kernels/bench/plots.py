@@ -84,11 +84,32 @@ def case_style(case: str) -> str:
     return "-." if case.endswith("via kernels.softmax") else "-"
 
 
+def throughput_data(summary: pd.DataFrame, cases: list[str] | None = None,
+                    samples: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The data of a throughput figure, one row per (mode, n, case): the summary's
+    columns, the roofs in every unit the figures use, and (given the samples)
+    each round's time per element, so that ratios can be paired round by round
+    (as analysis.paired_ratio does).  The static figures and the book's
+    explorers (kernels.bench.explorer) both draw from this frame."""
+    data = summary if cases is None else summary[summary["case"].isin(cases)]
+    data = data.sort_values(analysis.KEYS).reset_index(drop=True)
+    data["roof_gelem_per_s"] = 1.0 / data["roof_ns_per_element"]
+    data["roof_gb_per_s"] = data["bytes_per_element"] / data["roof_ns_per_element"]
+    if samples is not None:
+        per_element = samples.assign(ns=samples["ns_per_call"] / samples["n"])
+        rounds = per_element.pivot_table(index=analysis.KEYS, columns="rep", values="ns", aggfunc="first")
+        rounds = rounds.reindex(columns=range(int(samples["rep"].max()) + 1))
+        lists = {key: [None if np.isnan(v) else float(v) for v in row] for key, row in zip(rounds.index, rounds.values)}
+        data["round_ns_per_element"] = [lists.get(key) for key in zip(*(data[k] for k in analysis.KEYS))]
+    return data
+
+
 def throughput(summary: pd.DataFrame, report: dict, cases: list[str], mode: str = "warm",
                metric: str = "gelem_per_s", roofs: bool = True, ax=None):
     """Throughput (or another summary column) of the given cases against N."""
     fig, ax = new_axes(ax)
-    s = summary[summary["mode"] == mode]
+    s = throughput_data(summary, cases)
+    s = s[s["mode"] == mode]
     for case in cases:
         d = s[s["case"] == case].sort_values("n")
         if d.empty:
@@ -96,7 +117,7 @@ def throughput(summary: pd.DataFrame, report: dict, cases: list[str], mode: str 
         line, = ax.plot(d["n"], d[metric], marker="o", ms=3, label=case, color=case_color(case),
                         ls=case_style(case))
         if roofs and metric == "gelem_per_s" and d["roof_ns_per_element"].notna().any():
-            ax.plot(d["n"], 1.0 / d["roof_ns_per_element"], color=line.get_color(), ls="--", lw=1, alpha=0.8)
+            ax.plot(d["n"], d["roof_gelem_per_s"], color=line.get_color(), ls="--", lw=1, alpha=0.8)
     log2_axis(ax, s["n"].unique())
     mark_caches(ax, report)
     ax.set_xlabel("elements per row (n)")
@@ -155,5 +176,5 @@ def cache_elements(report: dict) -> dict[int, float]:
     return {c["level"]: c["size_bytes"] / 8 for c in report["caches"] if c["size_bytes"]}
 
 
-__all__ = ["apply_style", "throughput", "speedup", "pass_efficiency", "algorithm_cases", "mark_caches",
+__all__ = ["apply_style", "throughput_data", "throughput", "speedup", "pass_efficiency", "algorithm_cases", "mark_caches",
            "cache_elements"]

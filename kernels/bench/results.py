@@ -1,4 +1,7 @@
-"""Saving and loading sweep results: results/<machine-id>/<timestamp>/."""
+"""Saving and loading sweep results: results/<machine-id>/<timestamp>/.
+
+Beside the samples, each folder holds explorer.json: the figures' data in one
+file that the book's explorers load to compare this machine with the book's."""
 
 from __future__ import annotations
 
@@ -37,6 +40,9 @@ def save(run: Run, root: Path | None = None, tag: str = "") -> Path:
         run.accuracy.to_csv(folder / "accuracy.csv", index=False)
     if run.memory is not None and len(run.memory):
         run.memory.to_csv(folder / "memory.csv", index=False)
+    from .explorer import write_results_file  # the one file a book's explorer loads (lazy: plotting code)
+
+    write_results_file(run, folder)
     return folder
 
 

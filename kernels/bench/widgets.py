@@ -3,8 +3,10 @@
 A log2 size-range slider, algorithm / ISA / variant selectors, repetitions,
 warm or cold cache, and a Run button that re-measures with the same harness
 as the book (kernels.bench.sweep), with a progress bar, then redraws the
-figure and the table. In the static book the panel renders from its saved
-state but cannot run: measuring needs a live Jupyter kernel.
+figure (the fresh measurement solid, the chapter's own dashed) and the table.
+Measuring needs a live kernel, so the chapters tag the panel's cell
+`remove-output`: the rendered book shows an explorer over the build's
+measurements instead (kernels.bench.explorer), and Jupyter shows the panel.
 """
 
 from __future__ import annotations
@@ -20,10 +22,9 @@ from . import analysis, machine, plots
 from .sweep import SweepConfig, cases_at, row_input
 from .timing import Buffers, measure
 
-STATIC_NOTE = (
-    "*In the static book these controls do not run anything: measuring needs a live kernel. "
-    "Open this chapter in Jupyter (see the README: `make book` sets up `.venv`, then "
-    "`.venv/bin/jupyter lab`), run it, and press **Run**.*"
+START_NOTE = (
+    "*Choose what to measure and press **Run**: the figure will draw this measurement (solid) beside the "
+    "one the chapter made above (dashed, when given), on the same axes.*"
 )
 
 
@@ -31,8 +32,9 @@ class Panel:
     """The widgets, and the measurement they trigger."""
 
     def __init__(self, algorithms=None, isas=None, log2_range=(10, 22), reps=5, variants="tuned",
-                 peers=True, title="Re-measure on this machine"):
+                 peers=True, title="Re-measure on this machine", saved: pd.DataFrame | None = None):
         available = list(api.available_isas())
+        self.saved = saved  # the chapter's summary (analysis.summarize), drawn dashed beside a fresh run
         self.algorithms = W.SelectMultiple(options=list(registry.ALGORITHMS),
                                            value=tuple(algorithms or registry.ALGORITHMS),
                                            description="algorithms", rows=4)
@@ -55,7 +57,7 @@ class Panel:
         ])
         self.widget = W.VBox([controls, self.output])
         with self.output:
-            display(Markdown(STATIC_NOTE))
+            display(Markdown(START_NOTE))
 
     def config(self) -> SweepConfig:
         lo, hi = self.sizes.value
@@ -89,21 +91,30 @@ class Panel:
         self.run_button.disabled = True
         try:
             samples = self.measure(config)
-            show(samples, machine.report(), config.isas[0], self.output)
+            show(samples, machine.report(), config.isas[0], self.output, saved=self.saved)
         finally:
             self.run_button.disabled = False
 
 
-def show(samples: pd.DataFrame, report: dict, isa: str, output: W.Output) -> None:
-    """Redraws the throughput figure and the table in the panel's output."""
+def show(samples: pd.DataFrame, report: dict, isa: str, output: W.Output, saved: pd.DataFrame | None = None) -> None:
+    """Redraws the throughput figure and the table in the panel's output: the
+    fresh measurement solid, the saved one (a summary) dashed and lighter."""
     summary = analysis.summarize(samples)
     cases = plots.algorithm_cases(summary, isa)
+    mode = samples["mode"].iloc[0]
     with output:
         output.clear_output(wait=True)
-        fig, _ = plots.throughput(summary, report, cases, mode=samples["mode"].iloc[0])
+        fig, ax = plots.throughput(summary, report, cases, mode=mode, roofs=False)
+        if saved is not None:
+            before = plots.throughput_data(saved, cases)
+            before = before[before["mode"] == mode]
+            for case, d in before.groupby("case"):
+                ax.plot(d["n"], d["gelem_per_s"], ls="--", lw=1.2, alpha=0.6, color=plots.case_color(case),
+                        label=f"{case} (chapter)")
+            plots.outside_legend(ax)
         plt.show(fig)
         table = summary[summary["case"].isin(cases)].pivot_table(index="n", columns="case", values="ns_per_element")
-        display(table.style.format("{:.3f}").set_caption("ns per element (median)"))
+        display(table.style.format("{:.3f}").set_caption("ns per element (median), this run"))
 
 
 def panel(**kwargs) -> W.VBox:
