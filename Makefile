@@ -12,7 +12,7 @@ WITH_TORCH ?= 1
 comma := ,
 EXTRAS := test,lab$(if $(filter 1,$(WITH_TORCH)),$(comma)torch,)
 
-.PHONY: book test tune venv clean clean-kernels
+.PHONY: book test tune venv clean clean-kernels verify-avx512 mutants
 
 venv: $(STAMP)
 
@@ -33,6 +33,16 @@ book: tune
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2
+
+# On a CPU with AVX-512, from a clean checkout: runs the AVX-512 tests and
+# records the commit and CPU of the pass in verification/avx512.json (commit it).
+verify-avx512: $(STAMP)
+	$(BIN)/python verification/record_avx512.py
+
+# Deliberate bugs, one at a time, on a copy of the tree: which tests catch them
+# (about 15 minutes; see tests/mutants/run.py).
+mutants: $(STAMP)
+	$(BIN)/python tests/mutants/run.py
 
 clean:
 	rm -rf _build

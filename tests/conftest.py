@@ -108,17 +108,21 @@ def reference_softmax(x):
 
 
 # The accuracy contract: the largest relative error of any output >= tiny, per
-# algorithm.  The worst errors measured over this suite's inputs (every size,
-# distribution and ISA, SOFTMAX_TEST_ERROR_LOG) were: two-pass 3.1e-7;
-# beyond the spread term, recompute 2.0e-7, reload 2.3e-7, online 2.5e-7.
-# Each bound is that worst case times about 1.3-1.5, rounded up: tight enough
-# that an exp 3 ULP off its 2 ULP (EXP_C4 0.1 % off) fails it.  Three-pass
-# and online add |x_i - max| * 2^-24: they round x - max to float32.
+# algorithm.  The worst errors over this suite's inputs (every size up to 2^26,
+# distribution and ISA; SOFTMAX_TEST_ERROR_LOG, Ice Lake, gcc 12) were, beyond
+# the spread term: two-pass 3.4e-7 (scalar; 3.2e-7 AVX2, 3.0e-7 AVX-512),
+# recompute 2.4e-7, reload 2.4e-7, online 2.4e-7.  The rounding budget allows
+# a little more: an exp within 2 ULP (2.4e-7 relative at worst), the scale
+# 1/sum rounded to float (6e-8) and, where it is not folded into the
+# polynomial, the final product (6e-8).  So each bound is that budget, rounded
+# up: 1.2 to 1.7 times the measured worst, and tight enough that an exp a few
+# ULP off (EXP_C4 0.1 % off) fails it.  Three-pass and online add
+# |x_i - max| * 2^-24: they round x - max to float32.
 ERROR_BOUNDS = {
     "two-pass": 4e-7,
-    "three-pass-recompute": 3e-7,
-    "three-pass-reload": 3.5e-7,
-    "online": 3.5e-7,
+    "three-pass-recompute": 3.5e-7,
+    "three-pass-reload": 4e-7,
+    "online": 4e-7,
 }
 SPREAD_TERM = {"two-pass": 0.0, "three-pass-recompute": 2.0**-24, "three-pass-reload": 2.0**-24, "online": 2.0**-24}
 

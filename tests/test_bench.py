@@ -161,8 +161,10 @@ def lazy_twin(case: Case) -> Case:
 
 
 def assert_rejected(cases, x, lazy_label):
-    with pytest.raises(BenchmarkError, match=re.escape(lazy_label)):
-        measure(cases, Buffers(x, "warm", None), reps=2, target_ns=2e4, rng=InOrder())
+    """Rejected in batches of one call (as at large sizes) and of several."""
+    for target_ns in (0, 2e4):
+        with pytest.raises(BenchmarkError, match=re.escape(lazy_label)):
+            measure(cases, Buffers(x, "warm", None), reps=2, target_ns=target_ns, rng=InOrder())
 
 
 def test_every_case_of_the_sweep_passes_its_checks(rng):
@@ -500,6 +502,22 @@ def test_the_winner_is_measured_again_before_it_is_stored(confirmed, monkeypatch
     assert len(measured) == 2 and measured[1] == ["default", "tuned shapes + streaming stores"]
     assert choice.label == ("tuned shapes + streaming stores" if confirmed else "default")
     assert any(v.streaming for v in choice.plan.passes) is confirmed
+    assert bool(choice.tied) is not confirmed  # an unconfirmed winner is recorded as a tie
+    assert ("tie with" in choice.describe()) is not confirmed
+
+
+JITTER = (0.1, -0.1, 0.08, -0.12, 0.0, 0.1, -0.09, 0.11, -0.1)
+
+
+@pytest.mark.parametrize("candidate, expected", [
+    (drifting(80.0), "better"),
+    (drifting(93.0, JITTER), "tie"),  # maybe 7 % faster, maybe not: the evidence cannot tell
+    (drifting(100.0), "short"),  # confidently no gain worth a change
+])
+def test_verdicts_and_ties(candidate, expected):
+    r = rounds({"default": drifting(100.0), "default" + tune.AA_SUFFIX: drifting(100.0), "new": candidate})
+    assert tune.verdict(tune.evidence([r], "default", "new", "default")) == expected
+    assert (list(tune.ties(["default", "new"], "default", [r])) == ["new"]) is (expected == "tie")
 
 
 def test_tune_stores_choices_that_softmax_uses(tmp_path, monkeypatch):

@@ -208,8 +208,9 @@ def python_runner(
     (torch.from_numpy shares the memory); to_numpy converts its result back;
     enter runs before each batch (e.g. to set a library's thread count).
     Sentinels: before each call, y's edges (into) and the previous result's
-    edges are set to NaN, so an output that was not computed by this call, a
-    stale buffer or a cached array alike, carries NaN into the edge sum."""
+    edges (even from the previous batch) are set to NaN, so an output that
+    was not computed by this call, a stale buffer or a cached array alike,
+    carries NaN into the edge sum."""
     prepared: dict[int, tuple] = {}
 
     def native(array):
@@ -218,24 +219,25 @@ def python_runner(
             held = prepared[id(array)] = (array, prepare(array))
         return held[1]
 
+    previous: list[np.ndarray] = []  # the last result, across batches
+
     def run(n, xs, ys, calls, first):
         if enter is not None:
             enter()
         nx, ny = len(xs), len(ys)
-        total_ns, edges, result = 0, 0.0, None
+        total_ns, edges = 0, 0.0
         for i in range(calls):
             x, y = xs[(first + i) % nx], ys[(first + i) % ny]
-            if result is not None:
-                _poison_edges(result)
-            result = None  # an allocating callable may reuse the memory
+            if previous:
+                _poison_edges(previous.pop())  # and dropped: an allocating callable may reuse the memory
             args = (native(x), native(y)) if into else (native(x),)
             if into:
                 y[0] = y[-1] = np.nan
             start = time.perf_counter_ns()
             returned = fn(*args)
             total_ns += time.perf_counter_ns() - start
-            result = y if into else to_numpy(returned)
-            edges += float(result[0]) + float(result[-1])
-        return Batch(total_ns, calls, 0.0, edges, result, x)
+            previous.append(y if into else to_numpy(returned))
+            edges += float(previous[0][0]) + float(previous[0][-1])
+        return Batch(total_ns, calls, 0.0, edges, previous[0], x)
 
     return run

@@ -1,15 +1,16 @@
 """python -m kernels.bench tune: the kernel variants for this machine, chosen by evidence.
 
-For each ISA and size class, at sizes that represent the class (in cache: a
-row that fits in L2 and one that needs the last-level cache; out of cache: one
-far beyond it, with cold buffers):
-  1. shapes: per pass family, every plain-store variant is timed alone,
-     interleaved with the others; a variant replaces the family's default
-     only if it beats it (see `beats`) at every size of the class;
-  2. plans: per algorithm, the default plan, the plan of those shapes and that
-     plan with streaming stores in its out-of-place write pass, interleaved;
-     simplest first, a candidate replaces the current choice only if it
-     beats it at every size;
+For each ISA, at sizes that represent each size class (in cache: a row that
+fits in L2 and one that needs the last-level cache; out of cache: one far
+beyond it, with cold buffers):
+  1. shapes, in cache only (where the arithmetic shows; out of cache the
+     memory decides): per pass family, every plain-store variant is timed
+     alone, interleaved with the others; a variant replaces the family's
+     default only if it beats it (see `Evidence.convincing`) at both sizes;
+  2. plans, per size class and algorithm: the default plan, the plan of those
+     shapes and that plan with streaming stores in its out-of-place write
+     pass, interleaved; simplest first, a candidate replaces the current
+     choice only if it beats it at every size of the class;
   3. confirmation: a winner other than the default is measured again against
      the default, in fresh rounds, and stored only if it wins again.
 The choices are stored per CPU (see kernels.tuning) and used by
@@ -22,6 +23,7 @@ gain must exceed.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from dataclasses import dataclass
@@ -44,8 +46,9 @@ MAJORITY = 0.8
 """The share of rounds a candidate must win when the bound is inconclusive."""
 NOISE_FACTOR = 2.0
 """A gain must exceed this multiple of the A/A pair's apparent gain."""
-IN_CACHE_ROUNDS = 3
-"""In-cache rounds are cheap and noisier: this many times the requested rounds."""
+ROUNDS_FACTOR = {"in-cache": 3, "out-of-cache": 2}
+"""Rounds per measurement, as multiples of the requested reps: the decisions
+need more rounds than a sweep's medians (in cache they are also cheap)."""
 TARGET_NS = 2e6
 AA_SUFFIX = " (A/A copy)"
 
@@ -84,14 +87,31 @@ class Evidence:
         return median_lower_bound(self.gains)
 
     @property
+    def upper(self) -> float:
+        return -median_lower_bound(-self.gains)
+
+    @property
     def wins(self) -> float:
         return float(np.mean(self.gains > 1.0))
 
+    @property
+    def threshold(self) -> float:
+        """The gain worth a change: above MIN_GAIN and the noise."""
+        return max(MIN_GAIN, 1.0 + NOISE_FACTOR * self.noise)
+
     def convincing(self) -> bool:
         """The rule: a lower confidence bound above 1 (or a clear majority of
-        rounds won), and a median gain beyond the noise and MIN_GAIN."""
+        rounds won), and a median gain above the threshold."""
         significant = self.lower > 1.0 or (len(self.gains) >= 5 and self.wins >= MAJORITY)
-        return significant and self.median > max(MIN_GAIN, 1.0 + NOISE_FACTOR * self.noise)
+        return significant and self.median > self.threshold
+
+    def clearly_short(self) -> bool:
+        """The gain is confidently below the threshold (upper confidence bound)."""
+        return self.upper < self.threshold
+
+    def describe(self) -> str:
+        return (f"gain {self.median:.3f} in [{self.lower:.3f}, {self.upper:.3f}], "
+                f"threshold {self.threshold:.3f}")
 
 
 class Rounds:
@@ -117,9 +137,18 @@ def evidence(rounds_per_size: list[Rounds], incumbent: str, candidate: str, refe
     return [Evidence(r.gains(incumbent, candidate), r.noise(reference)) for r in rounds_per_size]
 
 
+def verdict(evidence_per_size: list[Evidence]) -> str:
+    """"better" (convincing at every size), "short" (confidently below the
+    threshold at some size) or "tie": the evidence cannot tell, and the
+    simpler choice stays, recorded as a tie."""
+    if all(e.convincing() for e in evidence_per_size):
+        return "better"
+    return "short" if any(e.clearly_short() for e in evidence_per_size) else "tie"
+
+
 def beats(rounds_per_size: list[Rounds], incumbent: str, candidate: str, reference: str) -> bool:
     """Whether candidate beats incumbent convincingly at every size."""
-    return all(e.convincing() for e in evidence(rounds_per_size, incumbent, candidate, reference))
+    return verdict(evidence(rounds_per_size, incumbent, candidate, reference)) == "better"
 
 
 def pick_winner(labels_simplest_first: list[str], rounds_per_size: list[Rounds]) -> str:
@@ -130,6 +159,23 @@ def pick_winner(labels_simplest_first: list[str], rounds_per_size: list[Rounds])
         if beats(rounds_per_size, winner, label, reference):
             winner = label
     return winner
+
+
+def ties(labels: list[str], winner: str, rounds_per_size: list[Rounds]) -> dict[str, list[Evidence]]:
+    """The other labels that the evidence cannot tell from the winner (either way)."""
+    found = {}
+    for label in labels:
+        if label == winner:
+            continue
+        ahead = evidence(rounds_per_size, winner, label, labels[0])
+        behind = evidence(rounds_per_size, label, winner, labels[0])
+        if verdict(ahead) == "tie" and verdict(behind) != "better":
+            found[label] = ahead
+    return found
+
+
+def describe_ties(found: dict[str, list[Evidence]]) -> str:
+    return "; ".join(f"{label}: {', '.join(e.describe() for e in per_size)}" for label, per_size in found.items())
 
 
 # ------------------------------------------------------- measurements
@@ -149,19 +195,20 @@ def tuning_sizes(report: dict, quick: bool) -> dict[str, list[int]]:
     return {"in-cache": [in_l2, in_llc], "out-of-cache": [out_of_cache]}
 
 
+@functools.lru_cache(maxsize=1)
 def _buffers(size_class: str, n: int, llc: int | None) -> Buffers:
+    """The buffers of the latest size, kept for the next measurement at it
+    (cold ones hold about 1 GiB: built once, not per algorithm)."""
     return Buffers(row_input(n, 0), "warm" if size_class == "in-cache" else "cold", llc)
 
 
 def _measure_at_sizes(make_cases, sizes: list[int], size_class: str, llc, reps: int, rng) -> list[Rounds]:
     """make_cases(x) -> cases, measured interleaved at each size."""
     rounds = []
-    if size_class == "in-cache":
-        reps *= IN_CACHE_ROUNDS
     for n in sizes:
         buffers = _buffers(size_class, n, llc)
-        rounds.append(Rounds(measure(make_cases(buffers.x), buffers, reps, TARGET_NS, rng)))
-        del buffers
+        samples = measure(make_cases(buffers.x), buffers, reps * ROUNDS_FACTOR[size_class], TARGET_NS, rng)
+        rounds.append(Rounds(samples))
     return rounds
 
 
@@ -173,8 +220,9 @@ def _plain_variants(family: str, isa: str) -> list[registry.Variant]:
 
 
 def best_shapes(isa: str, families: set[str], sizes: list[int], size_class: str, llc, reps: int,
-                rng) -> dict[str, registry.Variant]:
-    """Per family, the plain-store variant chosen by the rule against the default."""
+                rng) -> tuple[dict[str, registry.Variant], dict[str, str]]:
+    """Per family, the plain-store variant chosen by the rule against the
+    default; and, per family with ties, their description."""
 
     def cases(x):
         out = []
@@ -185,8 +233,14 @@ def best_shapes(isa: str, families: set[str], sizes: list[int], size_class: str,
         return out
 
     rounds = _measure_at_sizes(cases, sizes, size_class, llc, reps, rng)
-    return {family: registry.lookup(pick_winner([v.name for v in _plain_variants(family, isa)], rounds))
-            for family in sorted(families)}
+    shapes, tied = {}, {}
+    for family in sorted(families):
+        labels = [v.name for v in _plain_variants(family, isa)]
+        shapes[family] = registry.lookup(pick_winner(labels, rounds))
+        found = ties(labels, shapes[family].name, rounds)
+        if found:
+            tied[family] = describe_ties(found)
+    return shapes, tied
 
 
 def _streaming_twin(v: registry.Variant) -> registry.Variant | None:
@@ -239,14 +293,15 @@ class Choice:
     candidate: str  # the candidate that won the first measurement
     confirmation: list[Evidence] | None  # the re-measurement against the default, per size
     rounds: list[Rounds]  # the confirmation's rounds, else the first measurement's
+    tied: dict[str, list[Evidence]]  # candidates the evidence could not tell from the one stored
 
     def describe(self) -> str:
         if self.confirmation is None:
-            return "default: no candidate beat it"
-        lowest = min(e.lower for e in self.confirmation)
-        noise = max(e.noise for e in self.confirmation)
-        verdict = "confirmed" if self.label != "default" else "not confirmed, default kept"
-        return f"{self.candidate} {verdict} (gain lower bound {lowest:.3f}, noise {noise:.3f})"
+            text = "default: no candidate beat it"
+        else:
+            verdict_text = "confirmed" if self.label != "default" else "not confirmed, default kept"
+            text = f"{self.candidate} {verdict_text} ({', '.join(e.describe() for e in self.confirmation)})"
+        return text + (f"; tie with {describe_ties(self.tied)}" if self.tied else "")
 
     def gain(self) -> float:
         """Smallest median gain over the default across the sizes (1 for the default)."""
@@ -259,12 +314,13 @@ def choose_plan(algorithm: str, isa: str, shapes: dict, sizes: list[int], size_c
     first = measure_plans(plans, sizes, size_class, llc, reps, rng)
     candidate = pick_winner(list(plans), first)
     if candidate == "default":
-        return Choice("default", plans["default"], candidate, None, first)
+        return Choice("default", plans["default"], candidate, None, first, ties(list(plans), "default", first))
     pair = {"default": plans["default"], candidate: plans[candidate]}
     rounds = measure_plans(pair, sizes, size_class, llc, reps, rng)
     confirmation = evidence(rounds, "default", candidate, "default")
-    label = candidate if all(e.convincing() for e in confirmation) else "default"
-    return Choice(label, plans[label], candidate, confirmation, rounds)
+    if verdict(confirmation) == "better":
+        return Choice(candidate, plans[candidate], candidate, confirmation, rounds, {})
+    return Choice("default", plans["default"], candidate, confirmation, rounds, {candidate: confirmation})
 
 
 def tune(isas, algorithms, reps: int, quick: bool, log=print) -> tuple[dict, pd.DataFrame]:
@@ -276,24 +332,35 @@ def tune(isas, algorithms, reps: int, quick: bool, log=print) -> tuple[dict, pd.
     rng = np.random.default_rng(0)
     choices, rows = {}, []
     families = {f for a in algorithms for f in registry.ALGORITHM_PASSES[a]}
-    for isa in isas:
-        api.check_isa(isa)
-        for size_class, sizes in class_sizes.items():
-            log(f"tuning {isa} at n = {', '.join(map(str, sizes))} ({size_class}) ...")
-            shapes = best_shapes(isa, families, sizes, size_class, llc, reps, rng)
-            for algorithm in algorithms:
-                choice = choose_plan(algorithm, isa, shapes, sizes, size_class, llc, reps, rng)
-                choices.setdefault(isa, {}).setdefault(algorithm, {})[size_class] = {
-                    v.family: v.name for v in choice.plan.passes}
-                last = choice.rounds[-1]
-                rows.append({
-                    "isa": isa, "size class": size_class, "n": ", ".join(f"{n:,}" for n in sizes),
-                    "algorithm": algorithm, "choice": choice.label,
-                    "ns/elem": last.median_ns(choice.label) / sizes[-1],
-                    "default ns/elem": last.median_ns("default") / sizes[-1],
-                    "gain": choice.gain(), "decision": choice.describe(),
-                    "kernels": " + ".join(v.name for v in choice.plan.passes)})
+    try:
+        for isa in isas:
+            api.check_isa(isa)
+            log(f"tuning {isa} shapes at n = {', '.join(map(str, class_sizes['in-cache']))} ...")
+            shapes, shape_ties = best_shapes(isa, families, class_sizes["in-cache"], "in-cache", llc, reps, rng)
+            for size_class, sizes in class_sizes.items():
+                log(f"tuning {isa} plans at n = {', '.join(map(str, sizes))} ({size_class}) ...")
+                for algorithm in algorithms:
+                    choice = choose_plan(algorithm, isa, shapes, sizes, size_class, llc, reps, rng)
+                    choices.setdefault(isa, {}).setdefault(algorithm, {})[size_class] = {
+                        v.family: v.name for v in choice.plan.passes}
+                    tied = {f: shape_ties[f] for f in registry.ALGORITHM_PASSES[algorithm] if f in shape_ties}
+                    rows.append(_table_row(isa, size_class, sizes, algorithm, choice, tied))
+    finally:
+        _buffers.cache_clear()
     return choices, pd.DataFrame(rows)
+
+
+def _table_row(isa: str, size_class: str, sizes: list[int], algorithm: str, choice: Choice,
+               shape_ties: dict[str, str]) -> dict:
+    last = choice.rounds[-1]
+    return {"isa": isa, "size class": size_class, "n": ", ".join(f"{n:,}" for n in sizes),
+            "algorithm": algorithm, "choice": choice.label,
+            "ns/elem": last.median_ns(choice.label) / sizes[-1],
+            "default ns/elem": last.median_ns("default") / sizes[-1],
+            "gain": choice.gain(), "decision": choice.describe(),
+            "tie": ", ".join(list(choice.tied) + [f"{f} shape" for f in shape_ties]),
+            "shape ties": "; ".join(f"{f}: {text}" for f, text in shape_ties.items()),
+            "kernels": " + ".join(v.name for v in choice.plan.passes)}
 
 
 def main(args) -> int:
