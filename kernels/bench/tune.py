@@ -8,9 +8,11 @@ beyond it, with cold buffers):
      alone, interleaved with the others; a variant replaces the family's
      default only if it beats it (see `Evidence.convincing`) at both sizes;
   2. plans, per size class and algorithm: the default plan, the plan of those
-     shapes and that plan with streaming stores in its out-of-place write
-     pass, interleaved; simplest first, a candidate replaces the current
-     choice only if it beats it at every size of the class;
+     shapes (out of cache: of the shapes the in-cache plan kept) and that
+     plan with streaming stores in its out-of-place write pass, interleaved;
+     simplest first, a candidate replaces the current choice only if it
+     beats it at every size of the class, and a candidate the evidence
+     cannot tell from the choice is recorded as a tie;
   3. confirmation: a winner other than the default is measured again against
      the default, in fresh rounds, and stored only if it wins again.
 The choices are stored per CPU (see kernels.tuning) and used by
@@ -337,10 +339,18 @@ def tune(isas, algorithms, reps: int, quick: bool, log=print) -> tuple[dict, pd.
             api.check_isa(isa)
             log(f"tuning {isa} shapes at n = {', '.join(map(str, class_sizes['in-cache']))} ...")
             shapes, shape_ties = best_shapes(isa, families, class_sizes["in-cache"], "in-cache", llc, reps, rng)
+            in_cache_plans = {}
             for size_class, sizes in class_sizes.items():
                 log(f"tuning {isa} plans at n = {', '.join(map(str, sizes))} ({size_class}) ...")
                 for algorithm in algorithms:
-                    choice = choose_plan(algorithm, isa, shapes, sizes, size_class, llc, reps, rng)
+                    if size_class == "in-cache":
+                        plan_shapes = shapes
+                    else:  # the shapes the in-cache plan kept: where they are worth it
+                        plan_shapes = {v.family: with_stores(in_cache_plans[algorithm], False).variants[v.family]
+                                       for v in in_cache_plans[algorithm].passes}
+                    choice = choose_plan(algorithm, isa, plan_shapes, sizes, size_class, llc, reps, rng)
+                    if size_class == "in-cache":
+                        in_cache_plans[algorithm] = choice.plan
                     choices.setdefault(isa, {}).setdefault(algorithm, {})[size_class] = {
                         v.family: v.name for v in choice.plan.passes}
                     tied = {f: shape_ties[f] for f in registry.ALGORITHM_PASSES[algorithm] if f in shape_ties}
