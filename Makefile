@@ -15,7 +15,7 @@ WITH_TORCH ?= 1
 comma := ,
 EXTRAS := test,lab$(if $(filter 1,$(WITH_TORCH)),$(comma)torch,)
 
-.PHONY: book test tune venv lab clean clean-kernels
+.PHONY: book test tune venv lab clean clean-kernels verify-avx512 mutants
 
 venv: $(STAMP) $(LAB_SETTINGS)
 
@@ -45,6 +45,16 @@ test: $(STAMP) $(LAB_SETTINGS)
 # JupyterLab at the repository root (the explorers load their scripts from it).
 lab: $(STAMP) $(LAB_SETTINGS)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)$(if $(filter 0,$(shell id -u)), --allow-root,)
+
+# On a CPU with AVX-512, from a clean checkout: runs the AVX-512 tests and
+# records the commit and CPU of the pass in verification/avx512.json (commit it).
+verify-avx512: $(STAMP)
+	$(BIN)/python verification/record_avx512.py
+
+# Deliberate bugs, one at a time, on a copy of the tree: which tests catch them
+# (about 15 minutes; see tests/mutants/run.py).
+mutants: $(STAMP)
+	$(BIN)/python tests/mutants/run.py
 
 clean:
 	rm -rf _build

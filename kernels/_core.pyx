@@ -394,6 +394,7 @@ def extexp_ulp_scan(str name, uint32_t first, uint32_t last, uint32_t stride):
 
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from libc.stdlib cimport malloc, free
+from libc.math cimport NAN
 
 cdef enum TaskKind:
     TASK_PLAN, TASK_RMAX, TASK_RSUM, TASK_RADDEXPMINUSMAX, TASK_RADDSTOREEXPMINUSMAX,
@@ -407,6 +408,8 @@ _TASK_KINDS = {
     "vscale": TASK_VSCALE, "vcopy": TASK_VCOPY, "vfill": TASK_VFILL, "raddextexp": TASK_RADDEXTEXP,
     "vscaleextexp": TASK_VSCALEEXTEXP, "raddexponline": TASK_RADDEXPONLINE,
 }
+_WRITING_KINDS = {TASK_PLAN, TASK_RADDSTOREEXPMINUSMAX, TASK_VSCALEEXPMINUSMAX, TASK_VSCALE, TASK_VCOPY,
+                  TASK_VFILL, TASK_VSCALEEXTEXP}
 
 
 cdef inline long long _now_ns() noexcept nogil:
@@ -417,15 +420,23 @@ cdef inline long long _now_ns() noexcept nogil:
 
 cdef class Task:
     """One timed operation: a softmax plan over `rows` rows, or one kernel with
-    fixed scalar arguments a, b (max / scale / exponent, as its family takes)."""
+    fixed scalar arguments a, b (max / scale / exponent, as its family takes).
+
+    `sentinel` is what time_batch writes into the first and last output
+    elements before each call of a task that writes an output: NaN by default;
+    a finite value for in-place tasks, whose input it then is (a kernel must
+    visibly transform it, so in-place vscale needs a scale other than 1)."""
 
     cdef int kind
     cdef void* fn
     cdef Plan plan
     cdef size_t rows
-    cdef float a, b
+    cdef readonly float a, b
+    cdef readonly bint writes
+    cdef readonly float sentinel
 
-    def __init__(self, str kernel_or_algorithm, plan=None, size_t rows=1, float a=0.0, float b=0.0):
+    def __init__(self, str kernel_or_algorithm, plan=None, size_t rows=1, float a=0.0, float b=0.0,
+                 float sentinel=NAN):
         if plan is not None:
             self.kind = TASK_PLAN
             self.plan = plan
@@ -433,6 +444,8 @@ cdef class Task:
             self.kind = _TASK_KINDS[kernel_or_algorithm.split("__")[0].removeprefix("f32_")]
             self.fn = _fn(kernel_or_algorithm)
         self.rows, self.a, self.b = rows, a, b
+        self.writes = self.kind in _WRITING_KINDS
+        self.sentinel = sentinel
 
 
 cdef double _run(Task t, size_t n, const float* x, float* y) noexcept nogil:
@@ -471,15 +484,26 @@ cdef double _run(Task t, size_t n, const float* x, float* y) noexcept nogil:
 def time_batch(Task task, list xs, list ys, size_t n, size_t calls, size_t first=0):
     """Times `calls` consecutive runs of task over n floats, call i using
     xs[(first + i) % len(xs)] and ys[(first + i) % len(ys)] (rotating buffers
-    keeps them cold).  Returns (nanoseconds, sum of the scalar results)."""
+    keeps them cold).
+
+    Returns (nanoseconds, sum of the scalar results, sum over the calls of
+    y[0] + y[n-1] just after each call).  Before each call of a task that
+    writes, y[0] and y[n-1] are set to task.sentinel: a call that skips its
+    work leaves the sentinel there (NaN poisons the sum), however correct
+    the buffer's stale contents from an earlier call are."""
     cdef size_t nx = len(xs), ny = len(ys), i
     cdef const float** xp = <const float**>malloc(nx * sizeof(float*))
     cdef float** yp = <float**>malloc(ny * sizeof(float*))
     cdef const float[::1] xv
     cdef float[::1] yv
+    cdef float* y
     cdef long long start, stop
-    cdef double checksum = 0.0
+    cdef double values = 0.0, edges = 0.0
+    cdef bint writes = task.writes
+    cdef float sentinel = task.sentinel
     cdef unsigned saved
+    if n == 0:
+        raise ValueError("n must be positive")
     try:
         for i in range(nx):
             xv = xs[i]
@@ -495,10 +519,16 @@ def time_batch(Task task, list xs, list ys, size_t n, size_t calls, size_t first
         with nogil:
             start = _now_ns()
             for i in range(calls):
-                checksum += _run(task, n, xp[(first + i) % nx], yp[(first + i) % ny])
+                y = yp[(first + i) % ny]
+                if writes:
+                    y[0] = sentinel
+                    y[n - 1] = sentinel
+                values += _run(task, n, xp[(first + i) % nx], y)
+                if writes:
+                    edges += <double>y[0] + <double>y[n - 1]
             stop = _now_ns()
         softmax_denormals_restore(saved)
-        return stop - start, checksum
+        return stop - start, values, edges
     finally:
         free(xp)
         free(yp)

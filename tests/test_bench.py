@@ -2,6 +2,7 @@
 result files, plots and the CLI end to end (quick mode). No test asserts a speed."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -11,9 +12,10 @@ import pandas as pd
 import pytest
 
 import kernels
-from kernels import registry, tuning
-from kernels.bench import analysis, cli, machine, plots, results, traffic, tune
-from kernels.bench.sweep import BANDWIDTH_KERNELS, Run, SweepConfig, bandwidth_cases, kernel_case
+from kernels import build, registry, tuning
+from kernels.bench import analysis, cli, machine, peers, plots, report, results, traffic, tune
+from kernels.bench.sweep import (BANDWIDTH_KERNELS, IN_PLACE_SENTINEL, Run, SweepConfig, api_label, api_partner,
+                                 bandwidth_cases, cases_at, kernel_case, peer_cases)
 from kernels.bench.timing import BenchmarkError, Buffers, Case, measure, python_runner
 
 matplotlib.use("Agg")
@@ -123,14 +125,124 @@ def test_interleaved_measure_and_checks(rng):
     assert all(s["ns_per_call"] > 0 for s in samples)
 
 
-def test_wrong_output_is_caught(rng):
-    """A 'softmax' that skips work fails its output check."""
-    x = rng.uniform(-10, 10, 1000).astype(np.float32)
-    from kernels.bench.sweep import peer_case
+class InOrder:
+    """An rng whose shuffle keeps the cases in the order given."""
 
-    lazy = peer_case("lazy", lambda x, y: y)  # returns its untouched buffer
-    with pytest.raises(BenchmarkError):
-        measure([lazy], Buffers(x, "warm", None), reps=1, target_ns=1e4, rng=rng)
+    def shuffle(self, cases):
+        pass
+
+
+def every_sweep_case(x):
+    config = SweepConfig(isas=[kernels.available_isas()[-1]], passes=True, bandwidth=True, peers=True)
+    return cases_at(config, x)
+
+
+def do_nothing(x, y=None):
+    return y
+
+
+def lazy_twin(case: Case) -> Case:
+    """The case with the same check and a run that skips the work: into
+    (and C-timed) cases leave the output buffer as it is; allocating ones
+    return the array their first call computed, again and again."""
+    if case.meta.get("output") == peers.ALLOCATING:
+        real = case.run
+        cached = {}
+
+        def stale(x):
+            if "y" not in cached:
+                cached["y"] = real(x.size, [x], [np.empty_like(x)], 1, 0).output.copy()
+            return cached["y"]
+
+        run = python_runner(stale, into=False)
+    else:
+        run = python_runner(do_nothing)
+    return Case(case.label + " (lazy)", case.group, run, case.check, case.in_place, case.meta)
+
+
+def assert_rejected(cases, x, lazy_label):
+    """Rejected in batches of one call (as at large sizes) and of several."""
+    for target_ns in (0, 2e4):
+        with pytest.raises(BenchmarkError, match=re.escape(lazy_label)):
+            measure(cases, Buffers(x, "warm", None), reps=2, target_ns=target_ns, rng=InOrder())
+
+
+def test_every_case_of_the_sweep_passes_its_checks(rng):
+    x = rng.uniform(-10, 10, 3001).astype(np.float32)
+    cases = every_sweep_case(x)
+    assert {c.group for c in cases} == {"algorithm", "pass", "bandwidth", "api", "peer"}
+    assert all(c.check is not None for c in cases)
+    for mode in ("warm", "cold"):
+        measure(cases, Buffers(x, mode, llc_bytes=1 << 16), reps=2, target_ns=2e4, rng=rng)
+
+
+def test_a_lazy_case_timed_after_its_real_twin_is_rejected(rng):
+    """Warm buffers hold the real case's correct output when the lazy one runs:
+    only the sentinels can tell.  Every group, every output handling."""
+    x = rng.uniform(-10, 10, 3001).astype(np.float32)
+    for case in every_sweep_case(x):
+        twin = lazy_twin(case)
+        assert_rejected([case, twin], x, twin.label)
+
+
+@pytest.mark.parametrize("real, lazy", [
+    ("peer: numpy", lambda x, y: y),  # a lazy peer timed after numpy
+    ("bandwidth: scale", None),  # a no-op copy timed after scale
+    ("bandwidth: copy", lambda x, y: y * 1.0),  # a result that is not the output
+    ("peer: numpy (allocating)", lambda x: np.full(x.size, 1.0 / x.size, np.float32)),  # uniform 1/n
+])
+def test_named_lazy_cases_are_rejected(real, lazy, rng):
+    x = rng.uniform(-10, 10, 2000).astype(np.float32)
+    cases = {c.label: c for c in every_sweep_case(x)}
+    first = cases[real]
+    if lazy is None:  # the copy kernel's check on a copy that does nothing
+        copy = cases["bandwidth: copy"]
+        bad = Case("copy (no-op)", "bandwidth", python_runner(do_nothing), copy.check)
+    else:
+        bad = Case("lazy", first.group, python_runner(lazy, into=first.meta.get("output") != peers.ALLOCATING),
+                   first.check)
+    assert_rejected([first, bad], x, bad.label)
+
+
+def test_peers_are_checked_on_the_calls_that_were_timed(rng):
+    """A peer right on its first call and wrong after it is caught."""
+    x = rng.uniform(-10, 10, 2000).astype(np.float32)
+    numpy_case = next(c for c in every_sweep_case(x) if c.label == "peer: numpy")
+    calls = []
+
+    def right_once(x, y):
+        calls.append(1)
+        return peers.numpy_into(x, y) if len(calls) == 1 else y.fill(0.0)
+
+    bad = Case("right once", "peer", python_runner(right_once), numpy_case.check)
+    with pytest.raises(BenchmarkError, match="right once"):
+        measure([bad], Buffers(x, "warm", None), reps=1, target_ns=1e5, rng=rng)
+
+
+def test_timer_sentinels(rng):
+    """The C timer writes the sentinel before every call: the in-place scale
+    sees it as its input at both ends, whatever the buffer held; a plan that
+    leaves the last element unwritten leaves NaN in the edge sum."""
+    core = build.load()
+    isa = kernels.available_isas()[-1]
+    y = np.full(1000, 5.0, np.float32)
+    scale = core.Task(registry.default_variant("vscale", isa).name, a=-1.0, sentinel=1.0)
+    _, _, edges = core.time_batch(scale, [y], [y], y.size, 3)
+    assert edges == 3 * 2 * -1.0
+    x = rng.uniform(-10, 10, 2 * 500 + 1).astype(np.float32)
+    two_rows = core.Task("two-pass", plan=kernels.Plan("two-pass", isa)._plan, rows=2)
+    assert np.isnan(core.time_batch(two_rows, [x], [np.zeros_like(x)], x.size, 2)[2])
+    rsum = core.Task(registry.default_variant("rsum", isa).name)
+    one = core.time_batch(rsum, [x], [x], x.size, 1)[1]
+    assert core.time_batch(rsum, [x], [x], x.size, 7)[1] == pytest.approx(7 * one, rel=1e-12)
+
+
+def test_in_place_scale_changes_its_data(rng):
+    """Scaling by 1 would make a skipped in-place call indistinguishable from a done one."""
+    x = rng.uniform(-10, 10, 1000).astype(np.float32)
+    case = kernel_case(registry.default_variant("vscale", kernels.available_isas()[-1]), x, "s", "pass",
+                       in_place=True)
+    assert case.check.edges != 2 * IN_PLACE_SENTINEL
 
 
 def test_cold_buffers_exceed_twice_the_llc(rng):
@@ -200,6 +312,70 @@ def test_plots_render(rng):
         assert ax.get_lines()
 
 
+# ------------------------------------------------------- like with like
+
+
+def test_each_peer_form_has_its_own_case_and_partner():
+    forms = {name: list(peer.forms()) for name, peer in peers.peers().items()}
+    assert forms["numpy"] == [peers.OUT, peers.ALLOCATING]
+    assert forms["scipy"] == [peers.ALLOCATING]  # it has no out= argument
+    if "torch" in forms:
+        assert forms["torch"] == [peers.OUT, peers.ALLOCATING]
+    for peer in peers.peers().values():
+        for case in peer_cases(peer):
+            allocating = case.meta["output"] == peers.ALLOCATING
+            assert api_partner(case.label, "two-pass", "avx2") == api_label("two-pass", "avx2", allocating)
+
+
+def test_preallocating_peers_write_into_the_output(rng):
+    """The out= form computes in the given buffer, through the library's own
+    array type, and the allocating form returns a new array; both agree."""
+    x = rng.uniform(-10, 10, 4096).astype(np.float32)
+    for peer in peers.peers().values():
+        if peer.into is not None:
+            y = np.zeros_like(x)
+            peer.into(peer.prepare(x), peer.prepare(y))
+            np.testing.assert_allclose(y, kernels.softmax(x), rtol=1e-4)
+        if peer.allocating is not None:
+            result = np.asarray(peer.to_numpy(peer.allocating(peer.prepare(x))))
+            assert not np.shares_memory(result, x)
+            np.testing.assert_allclose(result, kernels.softmax(x), rtol=1e-4)
+
+
+def test_scipy_is_imported_once_not_per_call():
+    from scipy.special import softmax
+
+    assert peers.scipy_peer(1).allocating is softmax
+
+
+def like_with_like_samples():
+    """Peers 2x (out=) and 3x (allocating) as slow as kernels.softmax called from
+    Python, which is itself 1.5x as slow as the C-timed kernels."""
+    times = {"two-pass [avx2]": 10.0, api_label("two-pass", "avx2"): 15.0, "peer: numpy": 30.0,
+             api_label("two-pass", "avx2", allocating=True): 20.0, "peer: numpy (allocating)": 60.0,
+             "three-pass-reload [avx2]": 12.0}
+    def group(case):
+        return "peer" if case.startswith("peer") else "api" if "kernels.softmax" in case else "algorithm"
+
+    rows = [{"case": case, "group": group(case), "algorithm": case.split(" [")[0], "isa": "avx2", "streaming": "",
+             "rep": rep, "ns_per_call": t * (1 + 0.01 * rep), "mode": "warm", "n": 1000}
+            for case, t in times.items() for rep in range(3)]
+    return pd.DataFrame(rows)
+
+
+def test_speedups_over_peers_compare_like_with_like():
+    samples = like_with_like_samples()
+    summary = analysis.summarize(samples)
+    table = analysis.speedup_table(samples, summary, "avx2").iloc[0]
+    assert table["peer: numpy"] == pytest.approx(2.0)
+    assert table["peer: numpy (allocating)"] == pytest.approx(3.0)
+    assert table["three-pass-reload [avx2]"] == pytest.approx(1.2)
+    rows = report.ratio_rows(summary, samples, "warm", 1000).set_index("algorithm")
+    assert rows.loc["two-pass", "vs numpy"] == pytest.approx(2.0)
+    assert rows.loc["two-pass", "vs numpy (allocating)"] == pytest.approx(3.0)
+    assert rows.loc["two-pass", "allocating / out="] == pytest.approx(20 / 15)
+
+
 # --------------------------------------------------------------------- CLI
 
 
@@ -250,22 +426,103 @@ def test_cli_quick_sweep_then_report(tmp_path):
 # ------------------------------------------------------------------ tuning
 
 
-def test_tuner_picks_simplest_unless_clearly_beaten():
+def rounds(times: dict[str, list[float]]) -> tune.Rounds:
+    """Rounds from per-round times of each case."""
+    return tune.Rounds([{"rep": r, "case": c, "ns_per_call": t} for c, ts in times.items() for r, t in enumerate(ts)])
+
+
+DRIFT = [1.0, 1.08, 0.95, 1.3, 1.0, 0.9, 1.12, 1.0, 1.05]  # the machine's drift, shared by a round's cases
+
+
+def drifting(base: float, jitter=(0,) * 9) -> list[float]:
+    return [base * d * (1 + j) for d, j in zip(DRIFT, jitter)]
+
+
+def test_median_lower_bound():
+    assert tune.median_lower_bound(range(9, 0, -1)) == 2  # P(Binomial(9, 1/2) <= 1) = 2 %
+    assert tune.median_lower_bound(range(11)) == 2
+    assert tune.median_lower_bound([1.0, 2.0, 3.0, 4.0]) == -np.inf  # too few rounds for 95 %
+
+
+@pytest.mark.parametrize("candidate, aa, convincing", [
+    (drifting(90.0), drifting(100.0), True),  # 11 % faster in every round
+    (drifting(97.0), drifting(100.0), False),  # faster every round, but below MIN_GAIN
+    (drifting(90.0), drifting(100.0, (0, 0, 0.25, 0.2, 0.2, 0.3, 0, 0.2, 0)), False),  # the A/A pair drifts 20 %
+    (drifting(88.0, (0, 0, 0, 0, 0, 0, 0, 0.5, 0)), drifting(100.0), True),  # one bad round of 9: the majority rule
+    (drifting(88.0, (0, 0, 0, 0.5, 0, 0, 0.5, 0.5, 0)), drifting(100.0), False),  # three bad rounds
+])
+def test_the_evidence_rule(candidate, aa, convincing):
+    r = rounds({"default": drifting(100.0), "default" + tune.AA_SUFFIX: aa, "new": candidate})
+    assert tune.beats([r], "default", "new", "default") is convincing
+
+
+def test_a_candidate_must_win_at_every_size():
+    fast = rounds({"default": drifting(100.0), "default" + tune.AA_SUFFIX: drifting(100.0), "new": drifting(80.0)})
+    slow = rounds({"default": drifting(100.0), "default" + tune.AA_SUFFIX: drifting(100.0), "new": drifting(120.0)})
+    assert tune.pick_winner(["default", "new"], [fast]) == "new"
+    assert tune.pick_winner(["default", "new"], [fast, slow]) == "default"
+
+
+def test_pick_winner_keeps_the_simplest_unless_clearly_beaten():
     labels = ["default", "tuned shapes", "tuned shapes + streaming stores"]
+    times = {"default": drifting(100.0), "default" + tune.AA_SUFFIX: drifting(100.0),
+             "tuned shapes": drifting(99.0), "tuned shapes + streaming stores": drifting(80.0)}
+    assert tune.pick_winner(labels, [rounds(times)]) == "tuned shapes + streaming stores"
+    times["tuned shapes + streaming stores"] = drifting(98.0)
+    assert tune.pick_winner(labels, [rounds(times)]) == "default"
 
-    def samples(times):
-        return [{"rep": r, "case": c, "ns_per_call": t * (1 + 0.1 * r)} for r in range(3) for c, t in times.items()]
 
-    ratio = tune.paired(samples({"default": 100.0, "tuned shapes": 99.0, "tuned shapes + streaming stores": 90.0}))
-    assert ratio("default", "tuned shapes + streaming stores") == pytest.approx(100 / 90)
-    assert tune.pick_winner(labels, ratio) == "tuned shapes + streaming stores"
-    ratio = tune.paired(samples({"default": 100.0, "tuned shapes": 99.0, "tuned shapes + streaming stores": 98.5}))
-    assert tune.pick_winner(labels, ratio) == "default"
+def test_tuning_sizes_represent_their_classes():
+    """The in-cache class at two sizes, one in L2 and one beyond it; every
+    size inside the class it tunes."""
+    rep = machine.report()
+    sizes = tune.tuning_sizes(rep, quick=False)
+    assert len(sizes["in-cache"]) >= 2
+    assert 8 * min(sizes["in-cache"]) <= machine.cache_size(rep, 2) < 8 * max(sizes["in-cache"])
+    for size_class, ns in sizes.items():
+        assert all(tuning.size_class(n) == size_class for n in ns), (size_class, ns)
+
+
+@pytest.mark.parametrize("confirmed", [True, False])
+def test_the_winner_is_measured_again_before_it_is_stored(confirmed, monkeypatch):
+    wins = {"default": drifting(100.0), "default" + tune.AA_SUFFIX: drifting(100.0),
+            "tuned shapes + streaming stores": drifting(80.0)}
+    loses = dict(wins, **{"tuned shapes + streaming stores": drifting(100.0)})
+    measured = []
+
+    def fake_measure_plans(plans, sizes, size_class, llc, reps, rng):
+        measured.append(list(plans))
+        times = wins if len(measured) == 1 or confirmed else loses
+        return [rounds({label: times[label] for label in list(plans) + ["default" + tune.AA_SUFFIX]})]
+
+    monkeypatch.setattr(tune, "measure_plans", fake_measure_plans)
+    isa = kernels.available_isas()[-1]
+    shapes = {f: registry.default_variant(f, isa) for f in registry.ALGORITHM_PASSES["two-pass"]}
+    choice = tune.choose_plan("two-pass", isa, shapes, [1 << 12], "in-cache", None, 9, None)
+    assert len(measured) == 2 and measured[1] == ["default", "tuned shapes + streaming stores"]
+    assert choice.label == ("tuned shapes + streaming stores" if confirmed else "default")
+    assert any(v.streaming for v in choice.plan.passes) is confirmed
+    assert bool(choice.tied) is not confirmed  # an unconfirmed winner is recorded as a tie
+    assert ("tie with" in choice.describe()) is not confirmed
+
+
+JITTER = (0.1, -0.1, 0.08, -0.12, 0.0, 0.1, -0.09, 0.11, -0.1)
+
+
+@pytest.mark.parametrize("candidate, expected", [
+    (drifting(80.0), "better"),
+    (drifting(93.0, JITTER), "tie"),  # maybe 7 % faster, maybe not: the evidence cannot tell
+    (drifting(100.0), "short"),  # confidently no gain worth a change
+])
+def test_verdicts_and_ties(candidate, expected):
+    r = rounds({"default": drifting(100.0), "default" + tune.AA_SUFFIX: drifting(100.0), "new": candidate})
+    assert tune.verdict(tune.evidence([r], "default", "new", "default")) == expected
+    assert (list(tune.ties(["default", "new"], "default", [r])) == ["new"]) is (expected == "tie")
 
 
 def test_tune_stores_choices_that_softmax_uses(tmp_path, monkeypatch):
     monkeypatch.setattr(tuning, "choices_path", lambda: tmp_path / "tuned.json")
-    monkeypatch.setattr(tune, "tuning_sizes", lambda report, quick: {"in-cache": 4096, "out-of-cache": 1 << 16})
+    monkeypatch.setattr(tune, "tuning_sizes", lambda report, quick: {"in-cache": [4096], "out-of-cache": [1 << 16]})
     tuning.forget_cached_choices()
     isa = kernels.available_isas()[-1]
     try:

@@ -116,12 +116,22 @@ def guarded_argument(x, shift):
     return np.maximum((x - np.float32(shift)).astype(np.float64), -(2.0**16))
 
 
-def check_raddextexp_guarded(k, x, alloc):
+def guarded_shifts(x):
+    """(input, shift) pairs as the driver uses them: shift = max for huge
+    inputs, and shift = 0 for the same row brought within |x| <= 30."""
     if x.size == 0:
-        return
-    shift = float(np.max(x))
-    m, e = k(x, shift)
-    assert abs(log_extsum(m, e) - logsumexp(guarded_argument(x, shift))) <= 1e-6
+        return [(x, 0.0)]
+    modest = (x * np.float32(30.0 / max(float(np.max(np.abs(x))), 1.0))).astype(np.float32)
+    return [(x, float(np.max(x))), (modest, 0.0)]
+
+
+def check_raddextexp_guarded(k, x, alloc):
+    for xs, shift in guarded_shifts(x):
+        m, e = k(xs, shift)
+        if xs.size == 0:
+            assert m == 0.0
+            continue
+        assert abs(log_extsum(m, e) - logsumexp(guarded_argument(xs, shift))) <= 1e-6
 
 
 def extexp_scale_for(x):
@@ -141,13 +151,17 @@ def check_vscaleextexp(k, x, alloc):
 
 
 def check_vscaleextexp_guarded(k, x, alloc):
-    shift = float(np.max(x)) if x.size else 0.0
-    z = guarded_argument(x, shift)
-    y = alloc(x.size)
-    k(x, y, shift, 0.75, 0.0)
-    expected = 0.75 * np.exp(z)
-    keep = expected >= 1e-30
-    assert_rel(y[keep], expected[keep], 3e-7, "scaled guarded ExtExp")
+    """Both shifts, each with a nonzero scale exponent (-3 after shifting by
+    the max; the driver's -round(max * log2 e) without shifting)."""
+    for xs, shift in guarded_shifts(x):
+        z = guarded_argument(xs, shift)
+        scale_e = -3.0 if shift else extexp_scale_for(xs)[1]
+        y = alloc(xs.size)
+        k(xs, y, shift, 0.75, scale_e)
+        expected = 0.75 * np.exp(z + scale_e * LN2)
+        keep = expected >= 1e-30
+        assert_rel(y[keep], expected[keep], 3e-7, f"scaled guarded ExtExp (shift {shift}, scale_e {scale_e})")
+        assert np.all(y[~keep] <= 2e-30)
 
 
 def check_raddexponline(k, x, alloc):
@@ -228,3 +242,49 @@ def test_raddextexp_wide_ranges(variant, rng):
         x = rng.uniform(lo, hi, 4 * variant.tile + 3).astype(np.float32)
         m, e = k(x)
         assert abs(log_extsum(m, e) - logsumexp(x)) <= 1e-6
+
+
+def with_special(rng, n, value, position):
+    x = rng.normal(0, 10, n).astype(np.float32)
+    x[position] = value
+    return x
+
+
+def special_positions(variant):
+    """First, middle and last element, in the main loop, the vector loop and the tail."""
+    return [(n, position) for n in (1, variant.lanes + 1, 3 * variant.tile + 3) for position in {0, n // 2, n - 1}]
+
+
+@pytest.mark.parametrize("variant", variant_params("raddextexp_guarded"))
+def test_guarded_sum_of_non_finite_inputs(variant, rng):
+    """NaN anywhere makes the sum NaN; -inf adds nothing; +inf makes it
+    non-finite (the driver sends rows with +inf to NaN before this pass)."""
+    k = kernels.get_kernel(variant)
+    for n, position in special_positions(variant):
+        assert np.isnan(k(with_special(rng, n, np.nan, position), 0.0)[0])
+        assert not np.isfinite(k(with_special(rng, n, np.inf, position), 0.0)[0])
+        if n > 1:
+            x = with_special(rng, n, -np.inf, position)
+            m, e = k(x, 0.0)
+            assert abs(log_extsum(m, e) - logsumexp(x[np.isfinite(x)])) <= 1e-6
+
+
+@pytest.mark.parametrize("variant", variant_params("vscaleextexp_guarded"))
+def test_guarded_scale_of_non_finite_inputs(variant, rng):
+    """NaN stays NaN where it is, -inf gives exactly 0, +inf no finite value;
+    every other element keeps its value (nonzero scale exponent)."""
+    k = kernels.get_kernel(variant)
+    for n, position in special_positions(variant):
+        for value in (np.nan, -np.inf, np.inf):
+            x = with_special(rng, n, value, position)
+            scale_m, scale_e = extexp_scale_for(x[np.isfinite(x)]) if n > 1 else (0.75, -3.0)
+            y = nan_filled(n)
+            k(x, y, 0.0, scale_m, scale_e)
+            if value == -np.inf:
+                assert y[position] == 0.0
+            else:
+                assert not np.isfinite(y[position]) and (np.isnan(y[position]) or value > 0)
+            others = np.arange(n) != position
+            expected = scale_m * np.exp(x[others].astype(np.float64) + scale_e * LN2)
+            keep = expected >= 1e-30
+            assert_rel(y[others][keep], expected[keep], 3e-7, f"{value} at {position} of {n}")

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .. import registry
 from . import traffic
-from .sweep import BANDWIDTH_KERNELS
+from .sweep import BANDWIDTH_KERNELS, api_partner
 
 KEYS = ["mode", "n", "case"]
 
@@ -97,16 +97,24 @@ def paired_ratio(samples: pd.DataFrame, mode: str, n: int, numerator: str, denom
     return float(np.median(a[both].to_numpy() / b[both].to_numpy()))
 
 
+def peer_cases(summary: pd.DataFrame) -> list[str]:
+    return sorted(c for c in summary["case"].unique() if c.startswith("peer: "))
+
+
 def speedup_table(samples: pd.DataFrame, summary: pd.DataFrame, isa: str, base: str = "two-pass") -> pd.DataFrame:
-    """Speedup of `base` over every other algorithm and peer, per (mode, n)."""
-    rows = []
+    """Speedup of `base` over every other algorithm and peer, per (mode, n):
+    time of the other / time of base, paired by round.  Algorithms are
+    compared as timed in C; a peer is compared with kernels.softmax running
+    `base` from Python with the peer's output handling (out= or allocating),
+    so that both pay the same call overhead and allocation."""
     base_case = f"{base} [{isa}]"
-    others = [f"{a} [{isa}]" for a in registry.ALGORITHMS if a != base]
-    others += sorted(c for c in summary["case"].unique() if c.startswith("peer: "))
+    partners = {f"{a} [{isa}]": base_case for a in registry.ALGORITHMS if a != base}
+    partners.update({peer: api_partner(peer, base, isa) for peer in peer_cases(summary)})
+    rows = []
     for (mode, n), _ in summary.groupby(["mode", "n"]):
         row = {"mode": mode, "n": n}
-        for other in others:
-            row[other] = paired_ratio(samples, mode, n, other, base_case)
+        for other, partner in partners.items():
+            row[other] = paired_ratio(samples, mode, n, other, partner)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from .. import registry
 from . import analysis, machine
-from .sweep import api_label
+from .sweep import api_label, api_partner
 
 IN_CACHE_N = 1 << 15
 OUT_OF_CACHE_N = 1 << 26
@@ -38,27 +38,41 @@ def algorithm_rows(summary: pd.DataFrame, samples: pd.DataFrame, mode: str, n: i
 
 def ratio_rows(summary: pd.DataFrame, samples: pd.DataFrame, mode: str, n: int) -> pd.DataFrame:
     """For each ISA: speedup of every algorithm over the others (kernels timed in
-    C) and over the peers (against kernels.softmax called from Python, like
-    the peers): time of the other / time of this one, paired by round."""
+    C) and over the peers (against kernels.softmax called from Python with the
+    peer's output handling), time of the other / time of this one, paired by
+    round; and what allocating its output costs kernels.softmax."""
     rows = []
     cases = summary[(summary["mode"] == mode) & (summary["n"] == n)]
-    peers = sorted(c for c in cases["case"] if c.startswith("peer: "))
+    present = set(cases["case"])
+    peers = analysis.peer_cases(cases)
     for isa in sorted(cases["isa"].dropna().unique()):
         if not isa:
             continue
         for algorithm in registry.ALGORITHMS:
             case = f"{algorithm} [{isa}]"
-            if case not in set(cases["case"]):
+            if case not in present:
                 continue
             row = {"algorithm": algorithm, "isa": isa}
             for other in registry.ALGORITHMS:
-                if other != algorithm and f"{other} [{isa}]" in set(cases["case"]):
+                if other != algorithm and f"{other} [{isa}]" in present:
                     row[f"vs {other}"] = analysis.paired_ratio(samples, mode, n, f"{other} [{isa}]", case)
-            via_api = api_label(algorithm, isa)
             for peer in peers:
-                row[f"vs {peer.removeprefix('peer: ')}"] = analysis.paired_ratio(samples, mode, n, peer, via_api)
+                partner = api_partner(peer, algorithm, isa)
+                row[f"vs {peer.removeprefix('peer: ')}"] = analysis.paired_ratio(samples, mode, n, peer, partner)
+            if api_label(algorithm, isa, allocating=True) in present:
+                row["allocating / out="] = analysis.paired_ratio(
+                    samples, mode, n, api_label(algorithm, isa, allocating=True), api_label(algorithm, isa))
             rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    order = ["algorithm", "isa"] + [f"vs {a}" for a in registry.ALGORITHMS]
+    return table[[c for c in order if c in table] + [c for c in table if c not in order]]
+
+
+RATIO_LEGEND = ("Speedup of each algorithm (row) over the others (C-timed kernels) and over the peers "
+                "(kernels.softmax called from Python, like them, with the same output handling: "
+                "'vs torch' = both write into a preallocated output with out=, "
+                "'vs torch (allocating)' = both allocate their output), time of other / time of row; "
+                "'allocating / out=' is what allocating its output costs kernels.softmax:")
 
 
 def pass_rows(summary: pd.DataFrame, mode: str, n: int) -> pd.DataFrame:
@@ -67,6 +81,11 @@ def pass_rows(summary: pd.DataFrame, mode: str, n: int) -> pd.DataFrame:
         {"kernel": s["variant"], "ns/elem": s["ns_per_element"], "GB/s": s["gb_per_s"],
          "roof ns/elem": s["roof_ns_per_element"], "efficiency": s["efficiency"]}
     )
+
+
+def _describe_peer(peer: dict) -> str:
+    threads = f", {peer['threads']} thread{'s' if peer['threads'] != 1 else ''}" if peer.get("threads") else ""
+    return f"{peer['name']} {peer['version']} ({' and '.join(peer['forms'])}{threads})"
 
 
 def render(run) -> str:
@@ -86,8 +105,7 @@ def render(run) -> str:
             where = "in cache" if 8 * n <= (machine.last_level_cache(m) or 1 << 25) // 2 else "out of cache"
             out += ["", f"## N = {n} ({where}, {mode} buffers)", ""]
             out.append(_fmt_table(algorithm_rows(summary, run.samples, mode, n)))
-            out += ["", "Speedup of each algorithm (row) over the others (C-timed kernels) and over the peers "
-                    "(kernels.softmax called from Python, like them): time of other / time of row:"]
+            out += ["", RATIO_LEGEND]
             out.append(_fmt_table(ratio_rows(summary, run.samples, mode, n)))
             passes = pass_rows(summary, mode, n)
             if len(passes):
@@ -99,8 +117,8 @@ def render(run) -> str:
         out += ["", f"## Peak memory of kernels.softmax at N = {n} (tracemalloc; input and output {4 * n / 2**20:.0f} MiB each)",
                 "Extra bytes beyond input and output, allocated at peak during one call:"]
         out.append(_fmt_table(mem[["algorithm", "isa", "extra bytes (out of place)", "extra bytes (in place)"]]))
-    out += ["", f"Peers: numpy, scipy{', torch' if 'torch' in run.machine['versions'] and run.machine['versions']['torch'] else ''}"
-            f" (torch threads: {run.config.threads})."]
+    if run.machine.get("peers"):
+        out += ["", "Peers: " + "; ".join(_describe_peer(p) for p in run.machine["peers"]) + "."]
     if run.accuracy is not None and len(run.accuracy):
         out += ["", "## Max relative error vs float64 (outputs >= 1e-30)"]
         acc = run.accuracy.copy()

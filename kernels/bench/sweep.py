@@ -6,7 +6,9 @@ At each size the sweep times, in the same interleaved rounds:
   * each pass kernel alone (for per-pass efficiency);
   * the bandwidth kernels (read, write, copy, scale, in-place scale, with and
     without streaming stores), which give the roofs at that size;
-  * the peers (numpy, scipy, torch if installed).
+  * the peers (numpy, scipy, torch if installed), each beside kernels.softmax
+    called from Python with the same output handling: both write into a
+    preallocated output (out=), or both allocate it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .. import api, build, registry
 from .. import tuning
 from . import accuracy, machine, memory, traffic
 from . import peers as peer_module
-from .timing import BenchmarkError, Buffers, Case, aligned_empty, measure, python_runner
+from .timing import BenchmarkError, Buffers, Case, aligned_empty, c_runner, measure, python_runner
 
 DEFAULT_SIZES = [int(2**k * m) for k in range(10, 27) for m in (1, 1.5)][:-1]  # 1K ... 2^26
 QUICK_SIZES = [1 << 10, 1 << 13, 1 << 15, 1 << 18, 1 << 21]
@@ -74,28 +76,118 @@ def row_input(n: int, seed: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- checks
+#
+# Every case's batches are checked against an untimed reference (see
+# timing.py for the sentinels): softmax outputs against a float64 softmax of
+# the input, kernel outputs against one reference call of the same kernel.
+
+KERNEL_RTOL = 1e-5
+"""Relative tolerance of the benchmark checks of kernels.softmax and the plans:
+they catch skipped or garbage work; accuracy is measured and tested elsewhere."""
+PEER_RTOL = 3e-2
+"""The same for peers, whose float sums drift (torch: up to 6e-3 at 2^26 elements)."""
+SAMPLED = 4096  # output elements a check compares, evenly spaced, first and last included
+IN_PLACE_SENTINEL = 1.0
+"""The sentinel of in-place kernels, which read it as input: it must be finite."""
 
 
-def _check_softmax(x, y, checksum, calls, tolerance=1e-4):
-    """Catches skipped or wrong work, not inaccuracy (measured elsewhere)."""
-    total = float(np.sum(y, dtype=np.float64))
-    if not (np.isfinite(total) and abs(total - 1.0) <= tolerance):
-        raise BenchmarkError(f"softmax output sums to {total}, not 1")
+def sample_indices(n: int) -> np.ndarray:
+    index = np.arange(0, n, max(1, n // SAMPLED))
+    return index if index[-1] == n - 1 else np.append(index, n - 1)
 
 
-def _check_equal(reference_y, reference_value):
-    """Check for deterministic kernels: same output and scalar as a reference call."""
+class SoftmaxReference:
+    """The float64 softmax of one input, where the checks look at it: the
+    sampled elements (edges included) and the sum of the two edges."""
 
-    def check(x, y, checksum, calls):
-        if reference_value is not None and checksum != reference_value * calls and not (
-            math.isclose(checksum, reference_value * calls, rel_tol=1e-12)
-        ):
-            raise BenchmarkError(f"checksum {checksum} != {calls} x {reference_value}")
-        if reference_y is not None and not np.array_equal(y[:: max(1, y.size // 4096)],
-                                                          reference_y[:: max(1, y.size // 4096)]):
-            raise BenchmarkError("kernel output differs from its reference call")
+    CHUNK = 1 << 22  # float64 temporaries of at most 32 MiB
+
+    def __init__(self, x: np.ndarray):
+        chunks = [x[i : i + self.CHUNK].astype(np.float64) for i in range(0, x.size, self.CHUNK)]
+        self.max = max(float(c.max()) for c in chunks)
+        self.total = sum(float(np.exp(c - self.max).sum()) for c in chunks)  # sum of e^(x - max)
+        self.index = sample_indices(x.size)
+        self.values = np.exp(x[self.index].astype(np.float64) - self.max) / self.total
+        self.edges = float(self.values[0] + self.values[-1])
+
+
+_references: dict[tuple, SoftmaxReference] = {}
+
+
+def softmax_reference(x: np.ndarray) -> SoftmaxReference:
+    """The reference of x, computed once per input (the benchmark's buffers are
+    copies of one row: they share a fingerprint of size and sampled values)."""
+    key = (x.size, x[sample_indices(x.size)].tobytes())
+    if key not in _references:
+        if len(_references) >= 4:
+            _references.pop(next(iter(_references)))
+        _references[key] = SoftmaxReference(x)
+    return _references[key]
+
+
+def _edges_close(batch, expected: float, rtol: float) -> None:
+    per_call = batch.edge_sum / batch.calls
+    if not abs(per_call - expected) <= rtol * abs(expected):
+        raise BenchmarkError(f"output[0] + output[-1] average {per_call!r} over {batch.calls} calls, expected "
+                             f"{expected!r}: a call skipped its work or wrote garbage")
+
+
+def softmax_check(rtol: float, sum_tolerance: float):
+    """Check of a softmax case: every call's edges, then the last call's
+    sampled outputs and its sum."""
+
+    def check(batch):
+        ref = softmax_reference(batch.input)
+        _edges_close(batch, ref.edges, rtol)
+        got = np.asarray(batch.output)
+        sampled = got[ref.index].astype(np.float64)
+        wrong = ~(np.abs(sampled - ref.values) <= rtol * ref.values + 1e-30)
+        if wrong.any():
+            i = np.argmax(wrong)
+            raise BenchmarkError(f"output[{ref.index[i]}] = {sampled[i]!r}, expected {ref.values[i]!r}")
+        total = float(np.sum(got, dtype=np.float64))
+        if not abs(total - 1.0) <= sum_tolerance:
+            raise BenchmarkError(f"softmax output sums to {total}, not 1")
 
     return check
+
+
+@dataclass
+class KernelExpectation:
+    """What one call of a deterministic kernel gives (from a reference call):
+    its scalar result, its output's edge sum and sampled outputs, each
+    None where it has none.  Every call of a batch must agree."""
+
+    value: float | None = None
+    edges: float | None = None
+    index: np.ndarray | None = None
+    sampled: np.ndarray | None = None
+
+    def __call__(self, batch) -> None:
+        if self.value is not None and not math.isclose(batch.value_sum, self.value * batch.calls, rel_tol=1e-12):
+            raise BenchmarkError(f"scalar results sum to {batch.value_sum!r}, expected {batch.calls} x {self.value!r}")
+        if self.edges is not None:
+            _edges_close(batch, self.edges, 1e-12)
+        if self.sampled is not None and not np.array_equal(batch.output[self.index], self.sampled):
+            raise BenchmarkError("kernel output differs from its reference call")
+
+
+def kernel_expectation(core, task, x: np.ndarray, in_place: bool) -> KernelExpectation:
+    """The expectation of a kernel task on input x.  In place, the kernel's
+    input edges are the sentinel, so its output edges are known without a
+    reference call (vscale: 2 * scale * sentinel); nothing else is fixed,
+    as the buffer holds whatever the calls before left there."""
+    if in_place:
+        return KernelExpectation(edges=2.0 * float(np.float32(task.a) * np.float32(task.sentinel)))
+    # The reference call uses a page-aligned output like the timed calls:
+    # streaming variants peel to alignment, which regroups their sums.
+    y = aligned_empty(x.size)
+    y.fill(0.0)
+    _, value, edges = core.time_batch(task, [x], [y], x.size, 1)
+    index = sample_indices(x.size)
+    if not task.writes:
+        return KernelExpectation(value=value)
+    return KernelExpectation(value=value if value != 0.0 else None, edges=edges, index=index, sampled=y[index].copy())
 
 
 # ------------------------------------------------------------------ cases
@@ -103,9 +195,8 @@ def _check_equal(reference_y, reference_value):
 
 def _scalars(family: str, x: np.ndarray) -> tuple[float, float]:
     """Realistic scalar arguments (a, b) of a pass kernel for input x."""
-    x64 = x.astype(np.float64)
-    mx = float(x.max())
-    total = float(np.sum(np.exp(x64 - mx)))
+    ref = softmax_reference(x)
+    mx, total = ref.max, ref.total
     if family in ("raddexpminusmax", "raddexpminusmax_x2", "raddstoreexpminusmax"):
         return mx, 0.0
     if family == "vscaleexpminusmax":
@@ -114,7 +205,11 @@ def _scalars(family: str, x: np.ndarray) -> tuple[float, float]:
         e = float(np.round(mx * 1.4426950408889634))
         return float(1.0 / (total * np.exp(mx - e * np.log(2.0)))), -e
     if family == "vscale":
-        return 1.0, 0.0
+        # -1 changes the data (so each in-place call visibly transforms the
+        # sentinel) and keeps it bounded over any number of in-place calls.
+        return -1.0, 0.0
+    if family == "vfill":
+        return 0.5, 0.0
     return 0.0, 0.0
 
 
@@ -122,58 +217,66 @@ def kernel_case(variant: registry.Variant, x: np.ndarray, label: str, group: str
     core = build.load()
     api.check_isa(variant.isa)
     a, b = _scalars(variant.family, x)
-    if variant.family == "vfill":
-        a = 0.5
-    task = core.Task(variant.name, a=a, b=b)
-    # The reference call uses a page-aligned output like the timed calls:
-    # streaming variants peel to alignment, which regroups their sums.
-    y = aligned_empty(x.size)
-    y.fill(0.0)
-    src = y if in_place else x
-    if in_place:
-        y[:] = x
-    _, value = core.time_batch(task, [src], [y], x.size, 1)
-    returns_value = registry.FAMILIES[variant.family].reduction
-    check = _check_equal(None if returns_value else y.copy(), value if returns_value else None)
-    if in_place:
-        check = None  # repeated in-place scaling by 1.0 keeps y; nothing fixed to compare
-    run = lambda n, xs, ys, calls, first: core.time_batch(task, xs, ys, n, calls, first)  # noqa: E731
+    task = core.Task(variant.name, a=a, b=b, sentinel=IN_PLACE_SENTINEL if in_place else math.nan)
+    check = kernel_expectation(core, task, x, in_place)
     meta = {"family": variant.family, "isa": variant.isa, "variant": variant.name,
             "streaming": variant.family if variant.streaming else "", **meta}
-    return Case(label, group, run, check, in_place=in_place, meta=meta)
+    return Case(label, group, c_runner(task, core), check, in_place=in_place, meta=meta)
 
 
 def algorithm_case(plan: api.Plan, label: str) -> Case:
     core = build.load()
     task = core.Task(plan.algorithm, plan=plan._plan, rows=1)
-    run = lambda n, xs, ys, calls, first: core.time_batch(task, xs, ys, n, calls, first)  # noqa: E731
     streaming = sorted(v.family for v in plan.passes if v.streaming)
     meta = {"algorithm": plan.algorithm, "isa": plan.isa, "variant": "+".join(v.name for v in plan.passes),
             "streaming": ",".join(streaming)}
-    return Case(label, "algorithm", run, _check_softmax, meta=meta)
+    return Case(label, "algorithm", c_runner(task, core), softmax_check(KERNEL_RTOL, 1e-4), meta=meta)
 
 
-def api_case(algorithm: str, isa: str) -> Case:
+ALLOCATING_SUFFIX = " (allocating)"
+
+
+def api_label(algorithm: str, isa: str, allocating: bool = False) -> str:
+    """kernels.softmax called from Python: with out= (the default) or allocating its output."""
+    return f"{algorithm} [{isa}] via kernels.softmax" + (ALLOCATING_SUFFIX if allocating else "")
+
+
+def peer_label(name: str, form: str = peer_module.OUT) -> str:
+    """A peer's case: 'peer: torch' writes into out=, 'peer: torch (allocating)' allocates."""
+    return f"peer: {name}" + (ALLOCATING_SUFFIX if form == peer_module.ALLOCATING else "")
+
+
+def api_partner(peer_case_label: str, algorithm: str, isa: str) -> str:
+    """The kernels.softmax case to compare a peer case with: same output handling."""
+    return api_label(algorithm, isa, allocating=peer_case_label.endswith(ALLOCATING_SUFFIX))
+
+
+def api_case(algorithm: str, isa: str, allocating: bool = False) -> Case:
     """An algorithm timed through kernels.softmax from Python, like the peers:
     the fair comparison with them, Python call overhead included."""
+    if allocating:
+        def call(x):
+            return api.softmax(x, algorithm=algorithm, isa=isa)
+    else:
+        def call(x, y):
+            return api.softmax(x, algorithm=algorithm, isa=isa, out=y)
 
-    def call(x, y):
-        return api.softmax(x, algorithm=algorithm, isa=isa, out=y)
-
-    meta = {"algorithm": algorithm, "isa": isa, "variant": "kernels.softmax"}
-    return Case(api_label(algorithm, isa), "api", python_runner(call), _check_softmax, meta=meta)
-
-
-def api_label(algorithm: str, isa: str) -> str:
-    return f"{algorithm} [{isa}] via kernels.softmax"
+    form = peer_module.ALLOCATING if allocating else peer_module.OUT
+    meta = {"algorithm": algorithm, "isa": isa, "variant": "kernels.softmax", "output": form}
+    return Case(api_label(algorithm, isa, allocating), "api", python_runner(call, into=not allocating),
+                softmax_check(KERNEL_RTOL, 1e-4), meta=meta)
 
 
-def peer_case(name: str, fn) -> Case:
-    def check(x, y, checksum, calls):
-        # Peers may sum inaccurately (torch's sum drifts by 1e-3 at 2^26 elements).
-        _check_softmax(x, peer_module.as_numpy(fn(x, y)), checksum, calls, tolerance=1e-2)
-
-    return Case(f"peer: {name}", "peer", python_runner(fn), check, meta={"algorithm": name, "isa": "", "variant": name})
+def peer_cases(peer: peer_module.Peer) -> list[Case]:
+    """One case per form of the peer (into a preallocated output, allocating)."""
+    cases = []
+    for form, fn in peer.forms().items():
+        run = python_runner(fn, into=form == peer_module.OUT, prepare=peer.prepare, to_numpy=peer.to_numpy,
+                            enter=peer.enter)
+        meta = {"algorithm": peer.name, "isa": "", "variant": peer.name, "output": form,
+                "threads": "" if peer.threads is None else str(peer.threads)}
+        cases.append(Case(peer_label(peer.name, form), "peer", run, softmax_check(PEER_RTOL, 1e-2), meta=meta))
+    return cases
 
 
 def plans_for(config: SweepConfig, isa: str, n: int) -> dict[str, api.Plan]:
@@ -203,9 +306,9 @@ def cases_at(config: SweepConfig, x: np.ndarray) -> list[Case]:
     if config.bandwidth:
         cases.extend(bandwidth_cases(x, isas[-1]))
     if config.peers:
-        for name, fn in peer_module.peers(config.threads).items():
-            cases.append(peer_case(name, fn))
-        cases += [api_case(a, isa) for isa in isas for a in config.algorithms]
+        for peer in peer_module.peers(config.threads).values():
+            cases += peer_cases(peer)
+        cases += [api_case(a, isa, allocating) for isa in isas for a in config.algorithms for allocating in (False, True)]
     return cases
 
 
@@ -256,6 +359,8 @@ def run_sweep(config: SweepConfig, progress: bool = True, log=print) -> Run:
     report = machine.report()
     log(f"machine: {report['cpu']['model']} ({report['id']}); measuring bandwidth ...")
     report["bandwidth"] = measure_bandwidth(report, seed=config.seed)
+    if config.peers:
+        report["peers"] = [peer.describe() for peer in peer_module.peers(config.threads).values()]
     llc = machine.last_level_cache(report)
     steps = len(config.sizes) * len(config.modes) * config.reps
     bar = _progress(steps, progress)

@@ -2,10 +2,17 @@
 hits all of them alike, and ratios taken round by round.
 
 A *case* is one thing to time (an algorithm with chosen kernels, one pass
-kernel, a bandwidth kernel, or a peer library). Each round runs every case
-once, in a fresh random order, as a batch of calls long enough for the clock
-(batches are timed in C for kernels). After each batch its output is checked,
-so no work can be skipped unnoticed.
+kernel, a bandwidth kernel, kernels.softmax or a peer library called from
+Python). Each round runs every case once, in a fresh random order, as a batch
+of calls long enough for the clock (batches are timed in C for kernels).
+
+No work can be skipped unnoticed: before every timed call the first and last
+elements of its output are overwritten with a sentinel (NaN), and after it
+they are added to the batch's *edge sum*; the edge sum, the sum of the scalar
+results and the output of the batch's last call are then checked against an
+untimed reference (`Case.check`). A call that does nothing leaves the
+sentinel, however correct the stale contents of a buffer shared with the case
+timed before it.
 
 Cache modes: "warm" reuses one input and one output buffer (both stay cached
 when they fit); "cold" rotates through copies whose total exceeds twice the
@@ -29,18 +36,30 @@ class BenchmarkError(RuntimeError):
 
 
 @dataclass
+class Batch:
+    """What one timed batch of calls produced."""
+
+    ns: int  # total time of the calls
+    calls: int
+    value_sum: float  # sum of the calls' scalar results (reductions; 0 otherwise)
+    edge_sum: float  # sum over the calls of output[0] + output[-1], read just after each call
+    output: np.ndarray | None  # what the last call wrote or returned (None: no output)
+    input: np.ndarray  # the last call's input
+
+
+@dataclass
 class Case:
     """One thing to time.
 
-    run(n, xs, ys, calls, first) -> (nanoseconds, scalar checksum) runs `calls`
-    calls, call i on xs[(first+i) % len(xs)] and ys[(first+i) % len(ys)].
-    check(x, y, checksum, calls) raises BenchmarkError if the output is wrong.
+    run(n, xs, ys, calls, first) -> Batch runs `calls` calls, call i on
+    xs[(first+i) % len(xs)] and ys[(first+i) % len(ys)].
+    check(batch) raises BenchmarkError if the batch's results are wrong.
     """
 
     label: str
-    group: str  # "algorithm", "pass", "bandwidth" or "peer"
-    run: Callable[..., tuple[int, float]]
-    check: Callable[..., None] | None = None
+    group: str  # "algorithm", "pass", "bandwidth", "api" or "peer"
+    run: Callable[..., Batch]
+    check: Callable[[Batch], None] | None = None
     in_place: bool = False  # operates on the output buffers only
     meta: dict = field(default_factory=dict)
     outputs: list[np.ndarray] | None = None  # its own output buffers instead of the shared ones
@@ -49,6 +68,17 @@ class Case:
         """The input and output buffers this case runs on."""
         ys = self.outputs if self.outputs is not None else buffers.ys
         return (ys, ys) if self.in_place else (buffers.xs, ys)
+
+    def timed(self, buffers: Buffers, calls: int, first: int) -> Batch:
+        """Runs one batch and checks it; a failed check names the case."""
+        xs, ys = self.arrays(buffers)
+        batch = self.run(buffers.n, xs, ys, calls, first)
+        if self.check is not None:
+            try:
+                self.check(batch)
+            except BenchmarkError as error:
+                raise BenchmarkError(f"{self.label}: {error}") from None
+        return batch
 
 
 class Buffers:
@@ -109,10 +139,9 @@ def aligned_copy(x: np.ndarray) -> np.ndarray:
 
 def calibrate(case: Case, buffers: Buffers, target_ns: float, max_calls: int = 1 << 20) -> int:
     """Warms the case up, then picks the calls per batch that last ~target_ns."""
-    xs, ys = case.arrays(buffers)
-    case.run(buffers.n, xs, ys, 1, 0)
-    ns, _ = case.run(buffers.n, xs, ys, min(3, len(xs)), 0)
-    per_call = max(ns / min(3, len(xs)), 1.0)
+    case.timed(buffers, 1, 0)
+    probe = min(3, len(buffers.xs))
+    per_call = max(case.timed(buffers, probe, 0).ns / probe, 1.0)
     return int(max(1, min(max_calls, target_ns // per_call)))
 
 
@@ -124,36 +153,91 @@ def measure(
     rng: np.random.Generator,
     progress=None,
 ) -> list[dict]:
-    """Runs every case `reps` times, interleaved; returns one sample per run."""
+    """Runs every case `reps` times, interleaved and checked; returns one sample per run."""
     calls = {c.label: calibrate(c, buffers, target_ns) for c in cases}
     samples = []
     order = list(cases)
     for rep in range(reps):
         rng.shuffle(order)
         for case in order:
-            xs, ys = case.arrays(buffers)
             k = calls[case.label]
-            first = rep * k
-            ns, checksum = case.run(buffers.n, xs, ys, k, first)
-            if case.check is not None:
-                last = (first + k - 1) % len(ys)
-                case.check(xs[last % len(xs)], ys[last], checksum, k)
+            batch = case.timed(buffers, k, rep * k)
             samples.append(
-                {"case": case.label, "group": case.group, "rep": rep, "calls": k, "ns_per_call": ns / k, **case.meta}
+                {"case": case.label, "group": case.group, "rep": rep, "calls": k, "ns_per_call": batch.ns / k,
+                 **case.meta}
             )
         if progress is not None:
             progress.update(1)
     return samples
 
 
-def python_runner(fn: Callable[[np.ndarray, np.ndarray], object]) -> Callable[..., tuple[int, float]]:
-    """A Case.run for a Python callable fn(x, y) (peers); timed with perf_counter_ns."""
+def c_runner(task, core) -> Callable[..., Batch]:
+    """A Case.run for a kernel Task, timed in C by core.time_batch."""
 
     def run(n, xs, ys, calls, first):
+        ns, values, edges = core.time_batch(task, xs, ys, n, calls, first)
+        last = first + calls - 1
+        output = ys[last % len(ys)] if task.writes else None
+        return Batch(ns, calls, values, edges, output, xs[last % len(xs)])
+
+    return run
+
+
+def _poison_edges(result: np.ndarray) -> None:
+    if not result.flags.writeable:
+        raise BenchmarkError("the result is read-only: no sentinel can mark it as stale")
+    result[0] = result[-1] = np.nan
+
+
+def _same(array):
+    return array
+
+
+def python_runner(
+    fn: Callable,
+    into: bool = True,
+    prepare: Callable = _same,
+    to_numpy: Callable = np.asarray,
+    enter: Callable | None = None,
+) -> Callable[..., Batch]:
+    """A Case.run for a Python callable (kernels.softmax, peers), timed call by
+    call with perf_counter_ns so that the checks' bookkeeping stays untimed.
+
+    into: fn(x, y) writes into the preallocated y; otherwise fn(x) returns a new
+    array. prepare converts a numpy buffer into the callable's array type once
+    (torch.from_numpy shares the memory); to_numpy converts its result back;
+    enter runs before each batch (e.g. to set a library's thread count).
+    Sentinels: before each call, y's edges (into) and the previous result's
+    edges (even from the previous batch) are set to NaN, so an output that
+    was not computed by this call, a stale buffer or a cached array alike,
+    carries NaN into the edge sum."""
+    prepared: dict[int, tuple] = {}
+
+    def native(array):
+        held = prepared.get(id(array))
+        if held is None or held[0] is not array:
+            held = prepared[id(array)] = (array, prepare(array))
+        return held[1]
+
+    previous: list[np.ndarray] = []  # the last result, across batches
+
+    def run(n, xs, ys, calls, first):
+        if enter is not None:
+            enter()
         nx, ny = len(xs), len(ys)
-        start = time.perf_counter_ns()
+        total_ns, edges = 0, 0.0
         for i in range(calls):
-            fn(xs[(first + i) % nx], ys[(first + i) % ny])
-        return time.perf_counter_ns() - start, 0.0
+            x, y = xs[(first + i) % nx], ys[(first + i) % ny]
+            if previous:
+                _poison_edges(previous.pop())  # and dropped: an allocating callable may reuse the memory
+            args = (native(x), native(y)) if into else (native(x),)
+            if into:
+                y[0] = y[-1] = np.nan
+            start = time.perf_counter_ns()
+            returned = fn(*args)
+            total_ns += time.perf_counter_ns() - start
+            previous.append(y if into else to_numpy(returned))
+            edges += float(previous[0][0]) + float(previous[0][-1])
+        return Batch(total_ns, calls, 0.0, edges, previous[0], x)
 
     return run

@@ -1,19 +1,34 @@
-"""python -m kernels.bench tune: the best kernel variants for this machine.
+"""python -m kernels.bench tune: the kernel variants for this machine, chosen by evidence.
 
-For each ISA and size class (a row that fits in L2, and one well beyond the
-last-level cache), two interleaved measurements:
-  1. every plain-store variant of every pass family, timed alone: the fastest
-     shape (unroll, accumulators) of each family;
-  2. per algorithm, the plan of those shapes against the same plan with
-     streaming stores in its out-of-place write pass, and against the
-     registry default: the fastest wins.
+For each ISA, at sizes that represent each size class (in cache: a row that
+fits in L2 and one that needs the last-level cache; out of cache: one far
+beyond it, with cold buffers):
+  1. shapes, in cache only (where the arithmetic shows; out of cache the
+     memory decides): per pass family, every plain-store variant is timed
+     alone, interleaved with the others; a variant replaces the family's
+     default only if it beats it (see `Evidence.convincing`) at both sizes;
+  2. plans, per size class and algorithm: the default plan, the plan of those
+     shapes (out of cache: of the shapes the in-cache plan kept) and that
+     plan with streaming stores in its out-of-place write pass, interleaved;
+     simplest first, a candidate replaces the current choice only if it
+     beats it at every size of the class, and a candidate the evidence
+     cannot tell from the choice is recorded as a tie;
+  3. confirmation: a winner other than the default is measured again against
+     the default, in fresh rounds, and stored only if it wins again.
 The choices are stored per CPU (see kernels.tuning) and used by
 kernels.softmax from then on.
+
+Every measurement also times the default twice (an A/A pair): how far two
+identical cases drift apart in the same rounds is the measured noise that a
+gain must exceed.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,40 +38,211 @@ from . import machine
 from .sweep import algorithm_case, kernel_case, row_input
 from .timing import Buffers, measure
 
-MIN_GAIN = 1.02
-"""A candidate must beat the simpler plan before it by this factor (the
-machine's run-to-run noise is a few percent): default, then tuned shapes,
-then tuned shapes with streaming stores."""
+MIN_GAIN = 1.05
+"""The smallest gain worth a change, whatever the statistics say: on the
+shared 2-core build machine an A/A pair's per-round ratios spread by 3 to 18 %
+and their medians over 21 rounds by up to 5 %."""
+CONFIDENCE = 0.95
+"""One-sided confidence of the lower bound on the median per-round gain."""
+MAJORITY = 0.8
+"""The share of rounds a candidate must win when the bound is inconclusive."""
+NOISE_FACTOR = 2.0
+"""A gain must exceed this multiple of the A/A pair's apparent gain."""
+ROUNDS_FACTOR = {"in-cache": 3, "out-of-cache": 2}
+"""Rounds per measurement, as multiples of the requested reps: the decisions
+need more rounds than a sweep's medians (in cache they are also cheap)."""
+TARGET_NS = 2e6
+AA_SUFFIX = " (A/A copy)"
 
 
-def tuning_sizes(report: dict, quick: bool) -> dict[str, int]:
-    """Representative row lengths of each size class on this machine."""
+# ------------------------------------------------------------- the rule
+
+
+def median_lower_bound(values, confidence: float = CONFIDENCE) -> float:
+    """Distribution-free lower confidence bound on the median: the k-th
+    smallest of m values, for the largest k with P(Binomial(m, 1/2) < k) <=
+    1 - confidence; -inf when m is too small for any (m < 5 at 95 %)."""
+    ordered = sorted(values)
+    m, k, tail = len(ordered), 0, 0.0
+    while k < m:
+        tail += math.comb(m, k) / 2.0**m  # P(Binomial(m, 1/2) <= k)
+        if tail > 1.0 - confidence:
+            break
+        k += 1
+    return ordered[k - 1] if k else -math.inf
+
+
+@dataclass
+class Evidence:
+    """Per-round gains time(incumbent) / time(candidate) at one size, and the
+    A/A noise measured in the same rounds."""
+
+    gains: np.ndarray
+    noise: float
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.gains))
+
+    @property
+    def lower(self) -> float:
+        return median_lower_bound(self.gains)
+
+    @property
+    def upper(self) -> float:
+        return -median_lower_bound(-self.gains)
+
+    @property
+    def wins(self) -> float:
+        return float(np.mean(self.gains > 1.0))
+
+    @property
+    def threshold(self) -> float:
+        """The gain worth a change: above MIN_GAIN and the noise."""
+        return max(MIN_GAIN, 1.0 + NOISE_FACTOR * self.noise)
+
+    def convincing(self) -> bool:
+        """The rule: a lower confidence bound above 1 (or a clear majority of
+        rounds won), and a median gain above the threshold."""
+        significant = self.lower > 1.0 or (len(self.gains) >= 5 and self.wins >= MAJORITY)
+        return significant and self.median > self.threshold
+
+    def clearly_short(self) -> bool:
+        """The gain is confidently below the threshold (upper confidence bound)."""
+        return self.upper < self.threshold
+
+    def describe(self) -> str:
+        return (f"gain {self.median:.3f} in [{self.lower:.3f}, {self.upper:.3f}], "
+                f"threshold {self.threshold:.3f}")
+
+
+class Rounds:
+    """The samples of one interleaved measurement, as a rep x case table."""
+
+    def __init__(self, samples: list[dict]):
+        self.table = pd.DataFrame(samples).pivot_table(index="rep", columns="case", values="ns_per_call")
+
+    def gains(self, incumbent: str, candidate: str) -> np.ndarray:
+        return (self.table[incumbent] / self.table[candidate]).to_numpy()
+
+    def noise(self, reference: str) -> float:
+        """The apparent gain of an identical copy of `reference` timed in the
+        same rounds: |median per-round ratio - 1|, which no real gain can be
+        told from."""
+        return abs(float(np.median(self.gains(reference, reference + AA_SUFFIX))) - 1.0)
+
+    def median_ns(self, case: str) -> float:
+        return float(self.table[case].median())
+
+
+def evidence(rounds_per_size: list[Rounds], incumbent: str, candidate: str, reference: str) -> list[Evidence]:
+    return [Evidence(r.gains(incumbent, candidate), r.noise(reference)) for r in rounds_per_size]
+
+
+def verdict(evidence_per_size: list[Evidence]) -> str:
+    """"better" (convincing at every size), "short" (confidently below the
+    threshold at some size) or "tie": the evidence cannot tell, and the
+    simpler choice stays, recorded as a tie."""
+    if all(e.convincing() for e in evidence_per_size):
+        return "better"
+    return "short" if any(e.clearly_short() for e in evidence_per_size) else "tie"
+
+
+def beats(rounds_per_size: list[Rounds], incumbent: str, candidate: str, reference: str) -> bool:
+    """Whether candidate beats incumbent convincingly at every size."""
+    return verdict(evidence(rounds_per_size, incumbent, candidate, reference)) == "better"
+
+
+def pick_winner(labels_simplest_first: list[str], rounds_per_size: list[Rounds]) -> str:
+    """The first label, replaced by each later one that beats the current choice.
+    The first label is the reference of the A/A pair."""
+    reference = winner = labels_simplest_first[0]
+    for label in labels_simplest_first[1:]:
+        if beats(rounds_per_size, winner, label, reference):
+            winner = label
+    return winner
+
+
+def ties(labels: list[str], winner: str, rounds_per_size: list[Rounds]) -> dict[str, list[Evidence]]:
+    """The other labels that the evidence cannot tell from the winner (either way)."""
+    found = {}
+    for label in labels:
+        if label == winner:
+            continue
+        ahead = evidence(rounds_per_size, winner, label, labels[0])
+        behind = evidence(rounds_per_size, label, winner, labels[0])
+        if verdict(ahead) == "tie" and verdict(behind) != "better":
+            found[label] = ahead
+    return found
+
+
+def describe_ties(found: dict[str, list[Evidence]]) -> str:
+    return "; ".join(f"{label}: {', '.join(e.describe() for e in per_size)}" for label, per_size in found.items())
+
+
+# ------------------------------------------------------- measurements
+
+
+def tuning_sizes(report: dict, quick: bool) -> dict[str, list[int]]:
+    """Row lengths that represent each size class on this machine: in cache,
+    one whose input and output fit in half of L2 and one that needs the
+    last-level cache (half the class's limit); out of cache, one with 8x the
+    LLC per array (2^24 ... 2^26)."""
     l2 = machine.cache_size(report, 2) or 512 << 10
     llc = machine.last_level_cache(report) or 32 << 20
-    in_cache = 1 << int(np.floor(np.log2(l2 / 2 / 8)))  # input + output in half of L2
-    out_of_cache = 1 << int(np.ceil(np.log2(8 * llc / 4)))  # 8x the LLC per array
-    out_of_cache = min(max(out_of_cache, 1 << 24), 1 << 26)
-    if quick:
-        out_of_cache = min(out_of_cache, 1 << 24)
-    return {"in-cache": in_cache, "out-of-cache": out_of_cache}
+    in_l2 = 1 << int(np.floor(np.log2(l2 / 2 / 8)))
+    in_llc = 1 << int(np.floor(np.log2(max(llc // 16 // 2, 2 * in_l2))))
+    out_of_cache = 1 << int(np.ceil(np.log2(8 * llc / 4)))
+    out_of_cache = min(max(out_of_cache, 1 << 24), 1 << 24 if quick else 1 << 26)
+    return {"in-cache": [in_l2, in_llc], "out-of-cache": [out_of_cache]}
 
 
-def _medians(samples) -> pd.Series:
-    return pd.DataFrame(samples).groupby("case")["ns_per_call"].median()
+@functools.lru_cache(maxsize=1)
+def _buffers(size_class: str, n: int, llc: int | None) -> Buffers:
+    """The buffers of the latest size, kept for the next measurement at it
+    (cold ones hold about 1 GiB: built once, not per algorithm)."""
+    return Buffers(row_input(n, 0), "warm" if size_class == "in-cache" else "cold", llc)
 
 
-def best_shapes(isa: str, families: set[str], buffers: Buffers, reps: int, rng) -> dict[str, registry.Variant]:
-    cases = []
+def _measure_at_sizes(make_cases, sizes: list[int], size_class: str, llc, reps: int, rng) -> list[Rounds]:
+    """make_cases(x) -> cases, measured interleaved at each size."""
+    rounds = []
+    for n in sizes:
+        buffers = _buffers(size_class, n, llc)
+        samples = measure(make_cases(buffers.x), buffers, reps * ROUNDS_FACTOR[size_class], TARGET_NS, rng)
+        rounds.append(Rounds(samples))
+    return rounds
+
+
+def _plain_variants(family: str, isa: str) -> list[registry.Variant]:
+    """The default first, then the other plain-store shapes by unroll."""
+    default = registry.default_variant(family, isa)
+    others = [v for v in registry.variants(family, isa) if not v.streaming and v != default]
+    return [default] + sorted(others, key=lambda v: (v.unroll, v.accumulators))
+
+
+def best_shapes(isa: str, families: set[str], sizes: list[int], size_class: str, llc, reps: int,
+                rng) -> tuple[dict[str, registry.Variant], dict[str, str]]:
+    """Per family, the plain-store variant chosen by the rule against the
+    default; and, per family with ties, their description."""
+
+    def cases(x):
+        out = []
+        for family in sorted(families):
+            variants = _plain_variants(family, isa)
+            for v, label in [(v, v.name) for v in variants] + [(variants[0], variants[0].name + AA_SUFFIX)]:
+                out.append(kernel_case(v, x, label, "pass", in_place=family == "vscale"))
+        return out
+
+    rounds = _measure_at_sizes(cases, sizes, size_class, llc, reps, rng)
+    shapes, tied = {}, {}
     for family in sorted(families):
-        for v in registry.variants(family, isa):
-            if not v.streaming:
-                cases.append(kernel_case(v, buffers.x, v.name, "pass", in_place=family == "vscale"))
-    medians = _medians(measure(cases, buffers, reps, 2e6, rng))
-    best = {}
-    for family in families:
-        names = [v.name for v in registry.variants(family, isa) if not v.streaming]
-        best[family] = registry.lookup(min(names, key=lambda name: medians[name]))
-    return best
+        labels = [v.name for v in _plain_variants(family, isa)]
+        shapes[family] = registry.lookup(pick_winner(labels, rounds))
+        found = ties(labels, shapes[family].name, rounds)
+        if found:
+            tied[family] = describe_ties(found)
+    return shapes, tied
 
 
 def _streaming_twin(v: registry.Variant) -> registry.Variant | None:
@@ -76,63 +262,115 @@ def with_stores(plan: api.Plan, streaming: bool) -> api.Plan:
 
 
 def candidate_plans(algorithm: str, isa: str, shapes: dict) -> dict[str, api.Plan]:
+    """Candidates, simplest first; a candidate identical to an earlier one is left out."""
     passes = registry.ALGORITHM_PASSES[algorithm]
+    default = api.Plan(algorithm, isa)
     tuned = api.Plan(algorithm, isa, {f: shapes[f] for f in passes})
-    plans = {"default": api.Plan(algorithm, isa), "tuned shapes": tuned}
+    plans = {"default": default}
+    if tuned.passes != default.passes:
+        plans["tuned shapes"] = tuned
     streamed = with_stores(tuned, streaming=True)
     if streamed.passes != tuned.passes:
         plans["tuned shapes + streaming stores"] = streamed
     return plans
 
 
-def pick_winner(labels_simplest_first: list[str], ratio) -> str:
-    """The simplest candidate that no later one beats by MIN_GAIN.
+def measure_plans(plans: dict[str, api.Plan], sizes: list[int], size_class: str, llc, reps: int,
+                  rng) -> list[Rounds]:
+    """The plans interleaved at each size, with an A/A copy of the default."""
 
-    ratio(a, b) is time(a) / time(b): a median of per-round ratios when the
-    candidates were measured interleaved, so that drifts of the machine
-    between rounds cancel."""
-    winner = labels_simplest_first[0]
-    for label in labels_simplest_first[1:]:
-        if ratio(winner, label) >= MIN_GAIN:
-            winner = label
-    return winner
+    def cases(x):
+        labelled = list(plans.items()) + [("default" + AA_SUFFIX, plans["default"])]
+        return [algorithm_case(plan, label) for label, plan in labelled]
+
+    return _measure_at_sizes(cases, sizes, size_class, llc, reps, rng)
 
 
-def paired(samples: list[dict]):
-    """ratio(a, b): median over rounds of time(a) / time(b)."""
-    table = pd.DataFrame(samples).pivot_table(index="rep", columns="case", values="ns_per_call")
-    return lambda a, b: float(np.median(table[a] / table[b]))
+@dataclass
+class Choice:
+    """The tuner's decision for one algorithm, ISA and size class."""
+
+    label: str  # the candidate stored
+    plan: api.Plan
+    candidate: str  # the candidate that won the first measurement
+    confirmation: list[Evidence] | None  # the re-measurement against the default, per size
+    rounds: list[Rounds]  # the confirmation's rounds, else the first measurement's
+    tied: dict[str, list[Evidence]]  # candidates the evidence could not tell from the one stored
+
+    def describe(self) -> str:
+        if self.confirmation is None:
+            text = "default: no candidate beat it"
+        else:
+            verdict_text = "confirmed" if self.label != "default" else "not confirmed, default kept"
+            text = f"{self.candidate} {verdict_text} ({', '.join(e.describe() for e in self.confirmation)})"
+        return text + (f"; tie with {describe_ties(self.tied)}" if self.tied else "")
+
+    def gain(self) -> float:
+        """Smallest median gain over the default across the sizes (1 for the default)."""
+        return min(e.median for e in self.confirmation) if self.label != "default" else 1.0
+
+
+def choose_plan(algorithm: str, isa: str, shapes: dict, sizes: list[int], size_class: str, llc, reps: int,
+                rng) -> Choice:
+    plans = candidate_plans(algorithm, isa, shapes)
+    first = measure_plans(plans, sizes, size_class, llc, reps, rng)
+    candidate = pick_winner(list(plans), first)
+    if candidate == "default":
+        return Choice("default", plans["default"], candidate, None, first, ties(list(plans), "default", first))
+    pair = {"default": plans["default"], candidate: plans[candidate]}
+    rounds = measure_plans(pair, sizes, size_class, llc, reps, rng)
+    confirmation = evidence(rounds, "default", candidate, "default")
+    if verdict(confirmation) == "better":
+        return Choice(candidate, plans[candidate], candidate, confirmation, rounds, {})
+    return Choice("default", plans["default"], candidate, confirmation, rounds, {candidate: confirmation})
 
 
 def tune(isas, algorithms, reps: int, quick: bool, log=print) -> tuple[dict, pd.DataFrame]:
+    """Chooses (and returns, without storing) the variants of every algorithm,
+    ISA and size class: ({isa: {algorithm: {size class: {family: variant}}}}, table)."""
     report = machine.report()
-    sizes = tuning_sizes(report, quick)
+    class_sizes = tuning_sizes(report, quick)
     llc = machine.last_level_cache(report)
     rng = np.random.default_rng(0)
     choices, rows = {}, []
-    for isa in isas:
-        api.check_isa(isa)
-        for size_class, n in sizes.items():
-            log(f"tuning {isa} at n = {n} ({size_class}) ...")
-            buffers = Buffers(row_input(n, 0), "warm" if size_class == "in-cache" else "cold", llc)
-            families = {f for a in algorithms for f in registry.ALGORITHM_PASSES[a]}
-            shapes = best_shapes(isa, families, buffers, reps, rng)
-            for algorithm in algorithms:
-                plans = candidate_plans(algorithm, isa, shapes)
-                cases = [algorithm_case(p, label) for label, p in plans.items()]
-                samples = measure(cases, buffers, reps, 2e6, rng)
-                medians = _medians(samples)
-                ratio = paired(samples)
-                winner = pick_winner(list(plans), ratio)
-                choices.setdefault(isa, {}).setdefault(algorithm, {})[size_class] = {
-                    v.family: v.name for v in plans[winner].passes
-                }
-                rows.append({"isa": isa, "size class": size_class, "n": n, "algorithm": algorithm, "choice": winner,
-                             "ns/elem": medians[winner] / n, "default ns/elem": medians["default"] / n,
-                             "gain": ratio("default", winner),
-                             "kernels": " + ".join(v.name for v in plans[winner].passes)})
-            del buffers
+    families = {f for a in algorithms for f in registry.ALGORITHM_PASSES[a]}
+    try:
+        for isa in isas:
+            api.check_isa(isa)
+            log(f"tuning {isa} shapes at n = {', '.join(map(str, class_sizes['in-cache']))} ...")
+            shapes, shape_ties = best_shapes(isa, families, class_sizes["in-cache"], "in-cache", llc, reps, rng)
+            in_cache_plans = {}
+            for size_class, sizes in class_sizes.items():
+                log(f"tuning {isa} plans at n = {', '.join(map(str, sizes))} ({size_class}) ...")
+                for algorithm in algorithms:
+                    if size_class == "in-cache":
+                        plan_shapes = shapes
+                    else:  # the shapes the in-cache plan kept: where they are worth it
+                        plan_shapes = {v.family: with_stores(in_cache_plans[algorithm], False).variants[v.family]
+                                       for v in in_cache_plans[algorithm].passes}
+                    choice = choose_plan(algorithm, isa, plan_shapes, sizes, size_class, llc, reps, rng)
+                    if size_class == "in-cache":
+                        in_cache_plans[algorithm] = choice.plan
+                    choices.setdefault(isa, {}).setdefault(algorithm, {})[size_class] = {
+                        v.family: v.name for v in choice.plan.passes}
+                    tied = {f: shape_ties[f] for f in registry.ALGORITHM_PASSES[algorithm] if f in shape_ties}
+                    rows.append(_table_row(isa, size_class, sizes, algorithm, choice, tied))
+    finally:
+        _buffers.cache_clear()
     return choices, pd.DataFrame(rows)
+
+
+def _table_row(isa: str, size_class: str, sizes: list[int], algorithm: str, choice: Choice,
+               shape_ties: dict[str, str]) -> dict:
+    last = choice.rounds[-1]
+    return {"isa": isa, "size class": size_class, "n": ", ".join(f"{n:,}" for n in sizes),
+            "algorithm": algorithm, "choice": choice.label,
+            "ns/elem": last.median_ns(choice.label) / sizes[-1],
+            "default ns/elem": last.median_ns("default") / sizes[-1],
+            "gain": choice.gain(), "decision": choice.describe(),
+            "tie": ", ".join(list(choice.tied) + [f"{f} shape" for f in shape_ties]),
+            "shape ties": "; ".join(f"{f}: {text}" for f, text in shape_ties.items()),
+            "kernels": " + ".join(v.name for v in choice.plan.passes)}
 
 
 def main(args) -> int:
