@@ -52,6 +52,11 @@ typedef struct {
     double sum; /* sum of e^(x_i - max) */
 } online_sum_t;
 
+/* Lanes a column kernel handles in one call (softmax over a non-last axis):
+ * their running state lives on the kernel's stack, and a row of them (4 KiB
+ * of input) is long enough for the hardware prefetchers to stream. */
+#define SOFTMAX_COLUMN_BLOCK 1024
+
 /* Exact 2^k in double for integer k; 0 below the double normal range. */
 static inline double softmax_pow2_double(double k) {
     if (!(k >= -1022.0)) return 0.0; /* also NaN: its mantissa carries the NaN */
