@@ -191,15 +191,32 @@ def stored_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> 
     return algorithm if algorithm in registry.ALGORITHMS else None
 
 
+TWO_PASS_IN_CACHE_MIN_N = 4096
+"""Below this row length three-pass reloading wins even in cache (measured)."""
+
+
 def default_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> str:
-    """The untuned choice of "auto": three-pass with reloading while a row's
-    input and output fit in half of one core's L2 (its second and third
-    passes then read from cache), two-pass beyond; columns: two-pass.
-    Measured on the 2-core Ice Lake build machine (README, "Which algorithm")."""
-    del isa, rows, threads  # the measured crossover did not depend on them there
+    """The untuned choice of "auto", from `python -m kernels.bench.threads_probe
+    crossover` on the 2-core Ice Lake build machine (README, "Which algorithm"):
+
+    * a row whose input and output exceed half of one core's L2: two-pass
+      (three-pass's extra passes go to memory; two-pass wins by up to 1.2x);
+    * a batch whose input and output fit in half of the last-level cache and
+      rows of at least TWO_PASS_IN_CACHE_MIN_N: two-pass (bound by arithmetic,
+      where it does less);
+    * otherwise three-pass with reloading (a batch streaming from memory whose
+      rows fit in L2: passes 2 and 3 re-read the row from L2; by 4-19%, and
+      1.1-1.45x at n = 128);
+    * columns (a non-last axis): two-pass, the one column form measured.
+    The crossovers did not move between 1 and 2 threads there."""
+    del isa, threads
     if layout == "columns":
         return "two-pass"
-    return "three-pass-reload" if 8 * n <= _l2_bytes() // 2 else "two-pass"
+    if 8 * n > _l2_bytes() // 2:
+        return "two-pass"
+    if 8 * n * rows <= _llc_bytes() // 2 and n >= TWO_PASS_IN_CACHE_MIN_N:
+        return "two-pass"
+    return "three-pass-reload"
 
 
 def choose_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> str:

@@ -209,9 +209,15 @@ def test_auto_returns_what_the_algorithm_it_picked_returns(rng, fresh_plans):
             np.testing.assert_array_equal(kernels.Plan(threads=threads, axis=axis)(x), auto)
 
 
-def test_default_auto_follows_the_row_length(fresh_plans):
-    short, long_ = kernels.choose_algorithm((64, 128)), kernels.choose_algorithm((1, 1 << 24))
-    assert (short, long_) == ("three-pass-reload", "two-pass")
+def test_default_auto_follows_row_length_and_batch_size(tmp_path, monkeypatch, fresh_plans):
+    """Without stored choices: reload for short rows and for batches streaming
+    from memory, two-pass for long rows and for cached batches of mid rows."""
+    monkeypatch.setattr(tuning, "dispatch_path", lambda: tmp_path / "none.json")
+    tuning.forget_cached_choices()
+    assert kernels.choose_algorithm((64, 128)) == "three-pass-reload"
+    assert kernels.choose_algorithm((1, 1 << 24)) == "two-pass"
+    assert kernels.choose_algorithm((4, 8192)) == "two-pass"
+    assert kernels.choose_algorithm((8192, 8192)) == "three-pass-reload"
 
 
 # ----------------------------------------------------------- the argument

@@ -8,6 +8,7 @@ the median time per call over the rounds with N and the round count.
 
     python -m kernels.bench.threads_probe overhead    # per-call cost of small calls
     python -m kernels.bench.threads_probe forkjoin    # what a second thread costs
+    python -m kernels.bench.threads_probe coldstart   # ... after the process idled
     python -m kernels.bench.threads_probe scaling     # one 2^26 row, 1 -> 2 threads
     python -m kernels.bench.threads_probe shapes      # batches against torch.softmax
     python -m kernels.bench.threads_probe axis        # a non-last axis
@@ -112,6 +113,27 @@ def forkjoin(rounds: int):
             print(f"  {label:60s} {value - one:+10.0f} ns")
 
 
+def coldstart(rounds: int, idle_ms=(0.2, 5.0), samples: int = 200):
+    """Single calls after the process idled (OpenMP workers spin a while after
+    a region, then sleep): what a call interleaved with other work pays."""
+    core = build.load()
+    print(f"\nsingle calls after an idle gap, median of {samples} (driver only)")
+    for rows, n in ((1, 16384), (2, 16384), (1, 65536), (4, 65536)):
+        x, y = data((rows, n)), np.empty((rows, n), np.float32)
+        for gap in idle_ms:
+            line = []
+            for threads in (1, 2):
+                plan = api.Plan("two-pass", threads=threads, policy=NO_MINIMUM)
+                task = core.Task(plan.algorithm, plan=plan._plan, rows=rows)
+                times = []
+                for _ in range(samples):
+                    time.sleep(gap / 1000)
+                    times.append(core.time_batch(task, [x.reshape(-1)], [y.reshape(-1)], x.size, 1)[0])
+                line.append(statistics.median(times))
+            print(f"  two-pass {rows} x {n}, idle {gap:4.1f} ms: 1 thread {line[0] / 1000:7.1f} us, "
+                  f"2 threads {line[1] / 1000:7.1f} us ({line[0] / line[1]:.2f}x)")
+
+
 def scaling(rounds: int, log2n: int = 26):
     n = 1 << log2n
     x, y = data((1, n)), np.empty((1, n), np.float32)
@@ -183,6 +205,14 @@ def axis(rounds: int):
         cases[f"{tag} torch dim={dim}"] = _torch_case(shape, dim)
         cases[f"{tag} transposed copy + last-axis kernels, threads=2"] = python_timed(
             lambda x=x, y=y, d=dim: _through_a_transposed_copy(x, y, d))
+    for shape, dim in (((4096, 4096), 0), ((64, 512, 512), 1)):
+        x, y = data(shape), np.empty(shape, np.float32)
+        tag = f"{'x'.join(map(str, shape))} axis={dim}"
+        for algorithm in registry.ALGORITHMS:
+            for threads in (1, 2):
+                cases[f"{tag} kernels {algorithm} threads={threads}"] = python_timed(
+                    lambda x=x, y=y, d=dim, a=algorithm, t=threads: api.softmax(x, axis=d, out=y, algorithm=a,
+                                                                                threads=t))
     medians = interleaved(cases, rounds, batch_seconds=0.05)
     print(f"\nnon-last axis  (median of {rounds} interleaved rounds; GB/s = 8 bytes per element / time)")
     for label, value in medians.items():
@@ -190,9 +220,14 @@ def axis(rounds: int):
         print(f"  {label:70s} {value / 1000:10.1f} us  {8 * size / value:7.2f} GB/s")
 
 
-def crossover(rounds: int, total_log2: int = 22):
-    """Every algorithm over row lengths at a fixed total size, 1 and 2 threads:
+def crossover(rounds: int, total_log2s=(16, 20, 22, 24)):
+    """Every algorithm over row lengths at fixed total sizes, 1 and 2 threads:
     where three-pass reloading stops beating two-pass."""
+    for total_log2 in total_log2s:
+        _crossover_at(rounds, total_log2)
+
+
+def _crossover_at(rounds: int, total_log2: int):
     total = 1 << total_log2
     isa = api.resolve_isa()
     for threads in (1, 2):
@@ -210,7 +245,7 @@ def crossover(rounds: int, total_log2: int = 22):
             print(f"  {n:8d} {cells}   {best} ({medians['two-pass'] / medians['three-pass-reload']:.2f})")
 
 
-EXPERIMENTS = {f.__name__: f for f in (overhead, forkjoin, scaling, shapes, axis, crossover)}
+EXPERIMENTS = {f.__name__: f for f in (overhead, forkjoin, coldstart, scaling, shapes, axis, crossover)}
 
 
 def main(argv=None):
