@@ -21,7 +21,7 @@
  * The partition depends only on the shape and the thread count, and merges
  * run in a fixed order, so a given thread count gives bit-identical results
  * on every run, however many threads the OpenMP runtime actually provides.
- * A row algorithm run on one chunk is exactly today's single-thread code:
+ * A row algorithm run as one chunk is exactly the single-thread code:
  * a merge of one partial returns it unchanged. */
 #include "kernels.h"
 #include "exp_constants.h"
