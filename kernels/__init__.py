@@ -3,7 +3,8 @@
 Four float32 softmax algorithms (three-pass with recomputing, three-pass with
 reloading, Dukhan & Ablavatski's two-pass, and the online softmax of Milakov &
 Gimelshein) as scalar, AVX2 and AVX-512F kernels, compiled on first use from the
-single sources in ``kernels/csrc`` (see ``kernels.build``).
+single sources in ``kernels/csrc`` (see ``kernels.build``), along any axis, on
+every core (OpenMP), with ``algorithm="auto"`` picking one per shape.
 
 >>> import numpy as np, kernels
 >>> y = kernels.softmax(np.array([1, 2, 3], np.float32))
@@ -13,7 +14,10 @@ from .api import (
     Plan,
     UnsupportedISAError,
     available_isas,
+    choose_algorithm,
+    default_threads,
     get_kernel,
+    max_threads,
     resolve_isa,
     softmax,
 )
@@ -27,7 +31,10 @@ __all__ = [
     "VARIANTS",
     "Variant",
     "available_isas",
+    "choose_algorithm",
+    "default_threads",
     "get_kernel",
+    "max_threads",
     "resolve_isa",
     "softmax",
 ]

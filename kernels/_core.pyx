@@ -2,9 +2,9 @@
 """Thin Cython bridge to the C kernels: the kernel table, the softmax driver,
 one caller per kernel family, and the exp error scans.
 
-Nothing here checks ISAs or shapes: `kernels.api` and `kernels.calls` do that
-before calling in.  Every call releases the GIL and runs with denormals
-flushed, like the driver.
+Nothing here checks ISAs or arguments: `kernels.api` does that before calling
+in.  Every call releases the GIL for all of its work and runs with denormals
+flushed, like the driver (whose OpenMP threads flush their own).
 """
 
 from libc.stdint cimport uint32_t, uint64_t
@@ -37,6 +37,14 @@ cdef extern from "kernels.h" nogil:
     ctypedef online_sum_t (*raddexponline_fn)(size_t, const float*)
     ctypedef void (*vexpminus_fn)(size_t, const float*, float*)
     ctypedef void (*vextexp_fn)(size_t, const float*, float*, float*)
+    ctypedef void (*col_rmax_fn)(size_t, size_t, size_t, const float*, float*)
+    ctypedef void (*col_raddexpminusmax_fn)(size_t, size_t, size_t, const float*, const float*, double*)
+    ctypedef void (*col_raddstoreexpminusmax_fn)(size_t, size_t, size_t, const float*, float*, const float*, double*)
+    ctypedef void (*col_vscaleexpminusmax_fn)(size_t, size_t, size_t, const float*, float*, const float*, const float*)
+    ctypedef void (*col_vscale_fn)(size_t, size_t, size_t, const float*, float*, const float*)
+    ctypedef void (*col_raddextexp_fn)(size_t, size_t, size_t, const float*, double*, float*)
+    ctypedef void (*col_vscaleextexp_fn)(size_t, size_t, size_t, const float*, float*, const float*, const float*)
+    ctypedef void (*col_raddexponline_fn)(size_t, size_t, size_t, const float*, float*, double*)
 
     ctypedef struct kernel_entry_t:
         const char* name
@@ -47,6 +55,9 @@ cdef extern from "kernels.h" nogil:
 
     ctypedef struct softmax_plan_t:
         int algorithm
+        int threads
+        size_t min_elements_per_thread
+        size_t min_split_chunk
         rmax_fn rmax
         raddexpminusmax_fn raddexpminusmax
         vscaleexpminusmax_fn vscaleexpminusmax
@@ -57,8 +68,27 @@ cdef extern from "kernels.h" nogil:
         raddextexp_guarded_fn raddextexp_guarded
         vscaleextexp_guarded_fn vscaleextexp_guarded
         raddexponline_fn raddexponline
+        col_rmax_fn col_rmax
+        col_raddexpminusmax_fn col_raddexpminusmax
+        col_vscaleexpminusmax_fn col_vscaleexpminusmax
+        col_raddstoreexpminusmax_fn col_raddstoreexpminusmax
+        col_vscale_fn col_vscale
+        col_raddextexp_fn col_raddextexp
+        col_vscaleextexp_fn col_vscaleextexp
+        col_raddexponline_fn col_raddexponline
+
+    ctypedef struct softmax_schedule_t:
+        int threads
+        int mode
 
     size_t softmax_rows(const softmax_plan_t* plan, size_t rows, size_t n, const float* x, float* y)
+    size_t softmax_strided(const softmax_plan_t* plan, size_t outer, size_t n, size_t inner,
+                           const float* x, float* y)
+    softmax_schedule_t softmax_schedule(const softmax_plan_t* plan, size_t outer, size_t n, size_t inner)
+    int softmax_openmp()
+    const size_t SOFTMAX_NO_MEMORY
+    const int SOFTMAX_MAX_THREADS
+    const int SOFTMAX_COLUMN_BLOCK
     unsigned softmax_denormals_off()
     void softmax_denormals_restore(unsigned saved)
     int softmax_cpu_supports(const char* isa)
@@ -92,6 +122,16 @@ def cpu_supports(str isa):
     return bool(softmax_cpu_supports(isa.encode()))
 
 
+def openmp():
+    """True when the driver was compiled with OpenMP (threads > 1 possible)."""
+    return bool(softmax_openmp())
+
+
+MAX_THREADS = SOFTMAX_MAX_THREADS
+COLUMN_BLOCK = SOFTMAX_COLUMN_BLOCK  # lanes one column-kernel call covers
+SCHEDULE_MODES = ("one thread", "spread rows", "split rows", "spread columns")
+
+
 cdef void* _fn(str name) except NULL:
     try:
         return <void*>softmax_kernel_table[<size_t>_index[name]].fn
@@ -100,17 +140,36 @@ cdef void* _fn(str name) except NULL:
 
 
 cdef class Plan:
-    """A softmax algorithm bound to concrete kernels (names per pass slot)."""
+    """A softmax algorithm bound to concrete kernels (names per pass slot,
+    column kernels included) and a thread policy: at most `threads` threads,
+    one per min_elements_per_thread elements at most, rows split only into
+    chunks of min_split_chunk elements or more (see softmax_schedule)."""
 
     cdef softmax_plan_t plan
     cdef readonly dict kernels
     cdef public size_t last_guarded_rows
 
-    def __init__(self, str algorithm, dict kernels):
+    def __init__(self, str algorithm, dict kernels, int threads=1, size_t min_elements_per_thread=0,
+                 size_t min_split_chunk=0):
         self.kernels = dict(kernels)
         self.plan.algorithm = ALGORITHM_CODES[algorithm]
+        self.plan.threads = threads
+        self.plan.min_elements_per_thread = min_elements_per_thread
+        self.plan.min_split_chunk = min_split_chunk
         for slot, name in kernels.items():
             self._set(slot, _fn(name))
+
+    @property
+    def threads(self):
+        return self.plan.threads
+
+    @property
+    def min_elements_per_thread(self):
+        return self.plan.min_elements_per_thread
+
+    @property
+    def min_split_chunk(self):
+        return self.plan.min_split_chunk
 
     cdef _set(self, str slot, void* fn):
         if slot == "rmax": self.plan.rmax = <rmax_fn>fn
@@ -123,24 +182,40 @@ cdef class Plan:
         elif slot == "raddextexp_guarded": self.plan.raddextexp_guarded = <raddextexp_guarded_fn>fn
         elif slot == "vscaleextexp_guarded": self.plan.vscaleextexp_guarded = <vscaleextexp_guarded_fn>fn
         elif slot == "raddexponline": self.plan.raddexponline = <raddexponline_fn>fn
+        elif slot == "col_rmax": self.plan.col_rmax = <col_rmax_fn>fn
+        elif slot == "col_raddexpminusmax": self.plan.col_raddexpminusmax = <col_raddexpminusmax_fn>fn
+        elif slot == "col_vscaleexpminusmax": self.plan.col_vscaleexpminusmax = <col_vscaleexpminusmax_fn>fn
+        elif slot == "col_raddstoreexpminusmax":
+            self.plan.col_raddstoreexpminusmax = <col_raddstoreexpminusmax_fn>fn
+        elif slot == "col_vscale": self.plan.col_vscale = <col_vscale_fn>fn
+        elif slot == "col_raddextexp": self.plan.col_raddextexp = <col_raddextexp_fn>fn
+        elif slot == "col_vscaleextexp": self.plan.col_vscaleextexp = <col_vscaleextexp_fn>fn
+        elif slot == "col_raddexponline": self.plan.col_raddexponline = <col_raddexponline_fn>fn
         else: raise ValueError(f"no plan slot {slot!r}")
 
-    def call_fast(self, object x, object out):
-        """Softmax of x into out (or a new array) when both are plain aligned
-        C-contiguous native float32 arrays of one shape that are the same
-        memory or do not overlap; None otherwise, leaving x and out untouched
-        for the caller's full checks.  Skips memoryviews: small calls
-        spend more time acquiring them than computing."""
+    def schedule(self, size_t outer, size_t n, size_t inner=1):
+        """(threads, mode) a call over an (outer, n, inner) array runs with
+        (softmax along the middle axis; inner == 1: outer rows of n)."""
+        cdef softmax_schedule_t s = softmax_schedule(&self.plan, outer, n, inner)
+        return s.threads, SCHEDULE_MODES[s.mode]
+
+    def call_fast(self, object x, object out, int axis):
+        """Softmax of x along axis (0 <= axis < x.ndim) into out (or a new
+        array) when both are plain aligned C-contiguous native float32 arrays
+        of one shape that are the same memory or do not overlap; None
+        otherwise, leaving x and out untouched for the caller's full checks.
+        Skips memoryviews: small calls spend more time acquiring them than
+        computing."""
         cdef cnp.ndarray xa, ya
-        cdef int ndim, axis
-        cdef size_t n, total, nbytes
+        cdef int ndim, dim
+        cdef size_t outer = 1, inner = 1, nbytes
         cdef char* xp
         cdef char* yp
         if type(x) is not cnp.ndarray:
             return None
         xa = <cnp.ndarray>x
         ndim = cnp.PyArray_NDIM(xa)
-        if not (ndim and _plain_float32(xa)):
+        if not (0 <= axis < ndim and _plain_float32(xa)):
             return None
         if out is None:
             ya = _new_output(xa)
@@ -151,37 +226,39 @@ cdef class Plan:
             if not (cnp.PyArray_NDIM(ya) == ndim and _plain_float32(ya)
                     and cnp.PyArray_ISWRITEABLE(ya)):
                 return None
-            for axis in range(ndim):
-                if cnp.PyArray_DIM(ya, axis) != cnp.PyArray_DIM(xa, axis):
+            for dim in range(ndim):
+                if cnp.PyArray_DIM(ya, dim) != cnp.PyArray_DIM(xa, dim):
                     return None
             xp = <char*>cnp.PyArray_DATA(xa)
             yp = <char*>cnp.PyArray_DATA(ya)
             nbytes = <size_t>cnp.PyArray_NBYTES(xa)
             if xp != yp and xp < yp + nbytes and yp < xp + nbytes:
                 return None
-        total = <size_t>cnp.PyArray_SIZE(xa)
-        n = <size_t>cnp.PyArray_DIM(xa, ndim - 1)
-        self.last_guarded_rows = 0
-        if total:
-            self.last_guarded_rows = self._run(<const float*>cnp.PyArray_DATA(xa),
-                                               <float*>cnp.PyArray_DATA(ya), total // n, n)
+        for dim in range(axis):
+            outer *= <size_t>cnp.PyArray_DIM(xa, dim)
+        for dim in range(axis + 1, ndim):
+            inner *= <size_t>cnp.PyArray_DIM(xa, dim)
+        self.last_guarded_rows = self._run(<const float*>cnp.PyArray_DATA(xa), <float*>cnp.PyArray_DATA(ya),
+                                           outer, <size_t>cnp.PyArray_DIM(xa, axis), inner)
         return ya
 
-    cdef size_t _run(self, const float* x, float* y, size_t rows, size_t n) noexcept:
+    cdef size_t _run(self, const float* x, float* y, size_t outer, size_t n, size_t inner) except? 0:
         cdef size_t guarded
         with nogil:
-            guarded = softmax_rows(&self.plan, rows, n, x, y)
+            guarded = softmax_strided(&self.plan, outer, n, inner, x, y)
+        if guarded == SOFTMAX_NO_MEMORY:
+            raise MemoryError("no memory for a copy of one column (the guarded path of a non-last axis)")
         return guarded
 
-    def run(self, const float[::1] x, float[::1] y, size_t n):
-        """Softmax of each row of n elements of the flat x into y (same size;
-        y may be x).  Returns the number of rows that took a guarded path."""
+    def run(self, const float[::1] x, float[::1] y, size_t outer, size_t n, size_t inner=1):
+        """Softmax along the middle axis of the flat C-order (outer, n, inner)
+        arrays x into y (y may be x).  Returns the number of rows (columns)
+        that took a guarded path."""
         self.last_guarded_rows = 0
-        if x.shape[0] == 0 and y.shape[0] == 0:
-            return 0
-        if n == 0 or <size_t>x.shape[0] % n or y.shape[0] != x.shape[0]:
-            raise ValueError("x and y must hold the same whole number of rows of n elements")
-        self.last_guarded_rows = self._run(&x[0], &y[0], x.shape[0] // n, n)
+        if <size_t>x.shape[0] != outer * n * inner or y.shape[0] != x.shape[0]:
+            raise ValueError("x and y must both hold outer * n * inner elements")
+        if x.shape[0]:
+            self.last_guarded_rows = self._run(&x[0], &y[0], outer, n, inner)
         return self.last_guarded_rows
 
 

@@ -1,15 +1,19 @@
-"""The public softmax API: validation, ISA dispatch and plans.
+"""The public softmax API: validation, ISA dispatch, threads and plans.
 
-``softmax(x, algorithm=..., isa=..., out=...)`` computes a float32 softmax over
-the last axis of an array of any shape with one of the four algorithms. The
-ISA is the best this CPU supports unless the ``isa`` argument or the
-``SOFTMAX_ISA`` environment variable (read at the first call) names one; naming an ISA the CPU lacks
-raises :class:`UnsupportedISAError` instead of crashing with SIGILL.
+``softmax(x, *, axis=-1, algorithm="auto", isa=None, threads=None, out=None)``
+computes a float32 softmax along any axis of an array of any shape. The ISA
+is the best this CPU supports unless the ``isa`` argument or the
+``SOFTMAX_ISA`` environment variable (read at the first call) names one;
+naming an ISA the CPU lacks raises :class:`UnsupportedISAError` instead of
+crashing with SIGILL. ``threads=None`` uses every core this process may run on
+(``os.sched_getaffinity``) unless ``SOFTMAX_THREADS`` (read at the first call)
+says otherwise; small work runs on fewer threads (`kernels.tuning`).
 """
 
 from __future__ import annotations
 
 import functools
+import operator
 import os
 
 import numpy as np
@@ -17,6 +21,8 @@ import numpy as np
 from . import build, registry, tuning
 
 ISA_ENV = "SOFTMAX_ISA"
+THREADS_ENV = "SOFTMAX_THREADS"
+AUTO = "auto"
 _FLOAT32 = np.dtype(np.float32)
 
 
@@ -61,61 +67,198 @@ def resolve_isa(isa: str | None = None) -> str:
 def check_algorithm(algorithm: str) -> str:
     if algorithm not in registry.ALGORITHMS:
         raise ValueError(
-            f"unknown algorithm {algorithm!r}; choose one of {', '.join(registry.ALGORITHMS)}"
+            f"unknown algorithm {algorithm!r}; choose one of {AUTO!r}, {', '.join(map(repr, registry.ALGORITHMS))}"
         )
     return algorithm
 
 
+# ------------------------------------------------------------------ threads
+
+
+def max_threads() -> int:
+    """The most threads one call can use: 1 when the kernels were built
+    without OpenMP (see `kernels.build.openmp_unavailable`)."""
+    core = build.load()
+    return core.MAX_THREADS if core.openmp() else 1
+
+
+def _positive_int(value, name: str) -> int:
+    """value as an int >= 1 (Python or numpy integers; not bools, floats or strings)."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{name} must be a positive integer or None, not {type(value).__name__} {value!r}")
+    number = operator.index(value)
+    if number < 1:
+        raise ValueError(f"{name} must be a positive integer or None, not {number}")
+    return number
+
+
+@functools.cache
+def _threads_from_environment() -> int:
+    """$SOFTMAX_THREADS, else every core this process may run on; read once
+    (forget_plans() reads it again).  Garbage raises at the first call."""
+    text = os.environ.get(THREADS_ENV, "").strip()
+    if text:
+        try:
+            return _positive_int(int(text), THREADS_ENV)
+        except (TypeError, ValueError):
+            raise ValueError(f"{THREADS_ENV} must be a positive integer, not {text!r}") from None
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def check_threads(threads) -> int:
+    """The thread count a `threads` argument asks for: None is every core this
+    process may use (or $SOFTMAX_THREADS); otherwise a positive integer."""
+    if threads is None:
+        return _threads_from_environment()
+    return _positive_int(threads, "threads")
+
+
+def default_threads() -> int:
+    """What threads=None means here and now."""
+    return check_threads(None)
+
+
+# --------------------------------------------------------------------- axes
+
+
+def check_axis(axis, ndim: int) -> int:
+    """axis as a non-negative index into ndim dimensions (negative counts from the end)."""
+    index = _integer_axis(axis)
+    if not -ndim <= index < ndim:
+        raise ValueError(f"axis {index} is out of bounds for an array of {ndim} dimension{'s' * (ndim != 1)}")
+    return index % ndim
+
+
+def _integer_axis(axis) -> int:
+    """axis as an int (bounds are checked against each input)."""
+    if type(axis) is int:
+        return axis
+    if isinstance(axis, bool) or not hasattr(axis, "__index__"):
+        raise TypeError(f"axis must be an integer, not {type(axis).__name__} {axis!r}")
+    return operator.index(axis)
+
+
+def split_shape(shape: tuple[int, ...], axis: int) -> tuple[int, int, int]:
+    """(outer, n, inner): the sizes before, along and after a non-negative axis."""
+    return int(np.prod(shape[:axis])), shape[axis], int(np.prod(shape[axis + 1 :]))
+
+
+# -------------------------------------------------------------------- plans
+
+
 class Plan:
-    """An algorithm bound to one kernel variant per pass (and guarded path).
+    """An algorithm bound to one kernel variant per pass (and guarded path),
+    a thread count and an axis: ``Plan(...)(x, out=None)`` is
+    ``softmax(x, axis=..., algorithm=..., isa=..., threads=..., out=out)``
+    with those kernels.
 
     ``variants`` maps a family to a variant (or its name) to override the
     registry's default for that family; all must belong to the plan's ISA.
+    ``algorithm="auto"`` picks the algorithm (and this machine's tuned
+    variants) per call shape, as `softmax` does; `algorithm_for` tells which.
+    ``threads`` is resolved when the plan is made (None: every core this
+    process may use, or $SOFTMAX_THREADS).  ``policy`` (a
+    `kernels.tuning.ThreadPolicy`) overrides when fewer threads run, e.g.
+    ``ThreadPolicy(0, 0)`` to use all of them on any size (for measuring).
     """
 
-    def __init__(self, algorithm: str, isa: str | None = None, variants=None):
-        self.algorithm = check_algorithm(algorithm)
+    def __init__(self, algorithm: str = AUTO, isa: str | None = None, variants=None, *, threads=None, axis=-1,
+                 policy: tuning.ThreadPolicy | None = None):
         self.isa = resolve_isa(isa)
-        chosen = {}
-        families = registry.ALGORITHM_PASSES[algorithm] + registry.ALGORITHM_GUARD_FAMILIES[algorithm]
-        for family in families:
-            chosen[family] = registry.default_variant(family, self.isa)
-        for family, variant in (variants or {}).items():
-            if isinstance(variant, str):
-                variant = registry.lookup(variant)
-            if family not in chosen or variant.family != family:
-                raise ValueError(f"{variant.name} is not a {family} kernel of {algorithm}")
-            if variant.isa != self.isa:
-                raise ValueError(f"{variant.name} is not an {self.isa} kernel")
-            chosen[family] = variant
-        self.variants = chosen
-        self._plan = build.load().Plan(algorithm, {f: v.name for f, v in chosen.items()})
+        self.threads = check_threads(threads)
+        self.axis = _integer_axis(axis)
+        self.algorithm = algorithm
+        self.variants: dict[str, registry.Variant] = {}
+        self._plan = None
+        self._last = self  # the plan that ran the last call (auto: the one it picked)
+        if algorithm == AUTO:
+            if variants or policy:
+                raise ValueError("variants and policy need an explicit algorithm, not 'auto'")
+            return
+        check_algorithm(algorithm)
+        self.variants = _chosen_variants(algorithm, self.isa, variants)
+        policy = policy or tuning.thread_policy(self.isa)
+        kernels = {f: v.name for f, v in self.variants.items()}
+        for family in registry.ALGORITHM_COLUMN_PASSES[algorithm]:
+            kernels[family] = registry.column_kernel_name(family, self.isa)
+        self._plan = build.load().Plan(algorithm, kernels, min(self.threads, max_threads()),
+                                       policy.min_elements_per_thread, policy.min_split_chunk)
         self._call_fast = self._plan.call_fast
 
     @property
     def passes(self) -> list[registry.Variant]:
-        """The variants of the algorithm's passes, in order."""
+        """The variants of the algorithm's passes, in order (none for "auto")."""
+        if self._plan is None:
+            return []
         return [self.variants[f] for f in registry.ALGORITHM_PASSES[self.algorithm]]
 
     def __call__(self, x, out=None) -> np.ndarray:
-        y = self._call_fast(x, out)  # the common case, checked in C
-        return y if y is not None else self._call_general(x, out)
+        if self._plan is None:
+            plan, dim = resolve(x, self.axis, AUTO, self.isa, self.threads)
+            self._last = plan
+            return plan._run(x, out, dim)
+        if type(x) is np.ndarray and x.ndim:
+            dim = x.ndim - 1 if self.axis == -1 else check_axis(self.axis, x.ndim)
+        else:
+            dim = self.axis  # the C fast path declines; the general path checks x
+        return self._run(x, out, dim)
 
-    def _call_general(self, x, out) -> np.ndarray:
+    def _run(self, x, out, axis: int) -> np.ndarray:
+        y = self._call_fast(x, out, axis)  # the common case, checked in C
+        return y if y is not None else self._call_general(x, out, axis)
+
+    def _call_general(self, x, out, axis: int) -> np.ndarray:
         """Any input: full checks with clear errors, copies where needed."""
         x, out = _prepare(x, out)
-        self._plan.run(x.reshape(-1), out.reshape(-1), x.shape[-1])
+        outer, n, inner = split_shape(x.shape, check_axis(axis, x.ndim))
+        self._plan.run(x.reshape(-1), out.reshape(-1), outer, n, inner)
         return out
+
+    def algorithm_for(self, shape) -> str:
+        """The algorithm this plan runs on an array of that shape."""
+        if self._plan is not None:
+            return self.algorithm
+        return resolve(_Shape(shape), self.axis, AUTO, self.isa, self.threads)[0].algorithm
+
+    def schedule(self, shape, axis=None) -> tuple[int, str]:
+        """(threads, mode) a call on that shape (along `axis`, default the
+        plan's) runs with; mode is "one thread", "spread rows", "split rows"
+        or "spread columns"."""
+        axis = self.axis if axis is None else axis
+        if self._plan is None:
+            return resolve(_Shape(shape), axis, AUTO, self.isa, self.threads)[0].schedule(shape, axis)
+        outer, n, inner = split_shape(tuple(shape), check_axis(axis, len(shape)))
+        return self._plan.schedule(outer, n, inner)
 
     @property
     def last_guarded_rows(self) -> int:
-        """Rows of the last call that took the driver's guarded path
-        (non-finite input; for two-pass also |x| beyond ExtExp's range)."""
-        return self._plan.last_guarded_rows
+        """Rows (columns, for a non-last axis) of the last call that took the
+        driver's guarded path (non-finite input; for two-pass also |x|
+        beyond ExtExp's range)."""
+        return self._last._plan.last_guarded_rows if self._last._plan is not None else 0
 
     def __repr__(self) -> str:
+        if self._plan is None:
+            return f"Plan('auto', isa={self.isa!r}, threads={self.threads}, axis={self.axis})"
         names = ", ".join(v.name for v in self.passes)
-        return f"Plan({self.algorithm!r}, isa={self.isa!r}: {names})"
+        return f"Plan({self.algorithm!r}, isa={self.isa!r}, threads={self.threads}, axis={self.axis}: {names})"
+
+
+def _chosen_variants(algorithm: str, isa: str, variants) -> dict[str, registry.Variant]:
+    """The registry defaults for the algorithm's families, with the overrides."""
+    families = registry.ALGORITHM_PASSES[algorithm] + registry.ALGORITHM_GUARD_FAMILIES[algorithm]
+    chosen = {family: registry.default_variant(family, isa) for family in families}
+    for family, variant in (variants or {}).items():
+        if isinstance(variant, str):
+            variant = registry.lookup(variant)
+        if family not in chosen or variant.family != family:
+            raise ValueError(f"{variant.name} is not a {family} kernel of {algorithm}")
+        if variant.isa != isa:
+            raise ValueError(f"{variant.name} is not an {isa} kernel")
+        chosen[family] = variant
+    return chosen
 
 
 def get_kernel(variant):
@@ -128,39 +271,107 @@ def get_kernel(variant):
     return functools.partial(getattr(build.load(), variant.family), variant.name)
 
 
-_plans_by_request: dict[tuple, Plan] = {}  # (algorithm, isa argument, row in cache?)
+# (algorithm, ISA argument, row in cache?, threads) -> Plan
+_plans_by_request: dict[tuple, Plan] = {}
+# (shape, axis, algorithm, ISA argument, threads argument) -> (Plan, non-negative axis)
+_resolved: dict[tuple, tuple[Plan, int]] = {}
+_RESOLVED_LIMIT = 4096  # distinct call shapes remembered (then forgotten all at once)
 
 
 def forget_plans() -> None:
-    """Drops the cached plans and re-reads $SOFTMAX_ISA (after new tuned
-    choices, after changing the variable, or in tests)."""
+    """Drops the cached plans and re-reads $SOFTMAX_ISA and $SOFTMAX_THREADS
+    (after new tuned choices, after changing a variable, or in tests)."""
     _plans_by_request.clear()
+    _resolved.clear()
     _isa_from_environment.cache_clear()
+    _threads_from_environment.cache_clear()
 
 
-def plan_for(algorithm: str, isa: str | None, n: int) -> Plan:
+def plan_for(algorithm: str, isa: str | None, n: int, threads=None, rows: int = 1) -> Plan:
     """The plan softmax uses for rows of n elements: this machine's tuned
-    variants for n's size class (see `kernels.tuning`), else the defaults.
-    Cached per request (the ISA asked for, or $SOFTMAX_ISA, as it is now):
-    on small rows the lookup is a visible part of a call."""
-    request = (algorithm, isa, n <= tuning.in_cache_row_limit())
+    variants for n's size class (see `kernels.tuning`), else the defaults;
+    "auto" first picks the algorithm for `rows` such rows.  Cached per
+    request (the ISA asked for, or $SOFTMAX_ISA, as it is now): on small rows
+    the lookup is a visible part of a call."""
+    threads = check_threads(threads)
+    if algorithm == AUTO:
+        algorithm = _choose(resolve_isa(isa), rows, n, 1, threads)
+    request = (algorithm, isa, n <= tuning.in_cache_row_limit(), threads)
     plan = _plans_by_request.get(request)
     if plan is None:
-        chosen_isa = resolve_isa(isa if isa is not None else _isa_from_environment())
-        plan = _plans_by_request[request] = tuning.plan(check_algorithm(algorithm), chosen_isa, n)
+        chosen_isa = resolve_isa(isa)
+        plan = _plans_by_request[request] = tuning.plan(check_algorithm(algorithm), chosen_isa, n, threads=threads)
     return plan
 
 
-def softmax(x, *, algorithm: str = "two-pass", isa: str | None = None, out=None) -> np.ndarray:
-    """Softmax over the last axis of a float32 array.
+def _choose(isa: str, outer: int, n: int, inner: int, threads: int) -> str:
+    """The algorithm "auto" runs on an (outer, n, inner) array (softmax along n)."""
+    probe = plan_for(registry.ALGORITHMS[0], isa, n, threads)  # every algorithm shares the thread policy
+    used, _ = probe._plan.schedule(outer, n, inner)
+    layout = "rows" if inner == 1 else "columns"
+    return tuning.choose_algorithm(isa, layout, n, outer * inner, used)
+
+
+class _Shape:
+    """Stands in for an array of a shape when only the shape matters."""
+
+    def __init__(self, shape):
+        self.shape = tuple(operator.index(d) for d in shape)
+        self.ndim = len(self.shape)
+
+
+def resolve(x, axis, algorithm: str, isa: str | None, threads) -> tuple[Plan, int]:
+    """The plan and non-negative axis a softmax call on x's shape runs with;
+    remembered per (shape, arguments)."""
+    if not isinstance(x, (np.ndarray, _Shape)):
+        raise TypeError(f"x must be a numpy.ndarray of float32, not {type(x).__name__}")
+    if x.ndim == 0:
+        raise ValueError("x must have at least one dimension (softmax runs along an axis)")
+    dim = check_axis(axis, x.ndim)
+    count = check_threads(threads)
+    outer, n, inner = split_shape(x.shape, dim)
+    chosen = algorithm
+    if algorithm == AUTO:
+        chosen = _choose(resolve_isa(isa), outer, n, inner, count)
+    plan = plan_for(check_algorithm(chosen), isa, n, count)
+    if len(_resolved) >= _RESOLVED_LIMIT:
+        _resolved.clear()
+    _resolved[(x.shape, axis, algorithm, isa, threads)] = plan, dim
+    return plan, dim
+
+
+def choose_algorithm(shape, *, axis=-1, isa: str | None = None, threads=None) -> str:
+    """The algorithm ``softmax(x, algorithm="auto", ...)`` runs for an x of
+    this shape: from the decision map the tuner stored for this machine, else
+    the documented default (see `kernels.tuning.choose_algorithm`)."""
+    return resolve(_Shape(shape), axis, AUTO, isa, threads)[0].algorithm
+
+
+def softmax(x, *, axis=-1, algorithm: str = AUTO, isa: str | None = None, threads=None, out=None) -> np.ndarray:
+    """Softmax of a float32 array along one axis.
 
     Parameters
     ----------
     x : numpy.ndarray of float32, at least 1-d
         Any layout; non-contiguous or unaligned input is copied first.
-    algorithm : "two-pass" (default), "three-pass-recompute",
-        "three-pass-reload" or "online"
+    axis : int, default -1
+        The axis to normalise along; negative counts from the end (like
+        scipy's ``axis`` and torch's ``dim``).  A non-last axis runs column
+        kernels along the contiguous inner axis (no transposed copy); see
+        the README for their measured throughput.
+    algorithm : "auto" (default), "two-pass", "three-pass-recompute",
+        "three-pass-reload" or "online".  "auto" picks per ISA, row length,
+        row count and thread count from this machine's stored decision map,
+        else the default of `kernels.tuning.choose_algorithm`; it returns
+        exactly what the algorithm it picks returns (`choose_algorithm`
+        tells which).
     isa : "scalar", "avx2", "avx512f" or None for $SOFTMAX_ISA / the best available
+    threads : positive int or None (default)
+        At most this many threads (OpenMP); None: every core this process
+        may use, or $SOFTMAX_THREADS.  Small work runs on fewer threads
+        (`kernels.tuning.thread_policy`).  For a given thread count the
+        result is bit-identical run after run; across thread counts it
+        differs only within the algorithm's accuracy bound.
     out : float32 C-contiguous array of x's shape, optional; may be x itself.
         An output allocated here starts at x's offset within a page if it
         would otherwise start just past it (4K aliasing slows the kernels).
@@ -168,9 +379,18 @@ def softmax(x, *, algorithm: str = "two-pass", isa: str | None = None, out=None)
     Non-finite inputs follow scipy.special.softmax: a row containing NaN or
     +inf, or only -inf, becomes NaN; -inf elements of other rows become 0.
     Outputs below the smallest normal float (1.2e-38) may be flushed to 0.
+    The GIL is released for the whole computation.
     """
-    n = x.shape[-1] if type(x) is np.ndarray and x.ndim else 0
-    return plan_for(algorithm, isa, n)(x, out)
+    if type(axis) is not int or (threads is not None and type(threads) is not int):
+        # 1.0 and True would find the entries of 1 below: check them first
+        axis = _integer_axis(axis)
+        threads = check_threads(threads) if threads is not None else None
+    try:
+        plan, dim = _resolved[(x.shape, axis, algorithm, isa, threads)]
+    except (KeyError, AttributeError, TypeError):
+        plan, dim = resolve(x, axis, algorithm, isa, threads)
+    y = plan._call_fast(x, out, dim)  # the common case, checked in C
+    return y if y is not None else plan._call_general(x, out, dim)
 
 
 def _prepare(x, out):
@@ -180,7 +400,7 @@ def _prepare(x, out):
     if x.dtype is not _FLOAT32 and x.dtype != _FLOAT32:
         raise TypeError(f"x must have dtype float32, not {x.dtype}")
     if x.ndim == 0:
-        raise ValueError("x must have at least one dimension (softmax runs over the last axis)")
+        raise ValueError("x must have at least one dimension (softmax runs along an axis)")
     if not (x.flags.c_contiguous and x.flags.aligned):
         x = np.require(x, requirements=["C", "A"])
     if out is None:

@@ -246,3 +246,36 @@ def default_variant(family: str, isa: str) -> Variant:
     else:
         vectors, acc = _DEFAULT_SHAPE[family]
     return Variant(family, isa, vectors * VECTOR_LANES[isa], acc)
+
+
+# ------------------------------------------------------------ column kernels
+
+# Softmax along a non-last axis runs these column forms of the passes
+# (templates col_*.h): vectorised along the contiguous inner axis, one
+# softmax per lane.  One variant per ISA; they are not tuned.
+COLUMN_FAMILIES = {
+    "col_rmax": "per-lane max over rows",
+    "col_raddexpminusmax": "per-lane sum of e^(x-max)",
+    "col_raddstoreexpminusmax": "y = e^(x-max) and per-lane sums",
+    "col_vscaleexpminusmax": "y = scale * e^(x-max), per-lane max and scale",
+    "col_vscale": "y = scale * x, per-lane scale",
+    "col_raddextexp": "per-lane sum of e^x as (mantissa, exponent)",
+    "col_vscaleextexp": "y = e^x / (m * 2^e), per-lane m and e",
+    "col_raddexponline": "per-lane online (max, sum of e^(x-max))",
+}
+
+ALGORITHM_COLUMN_PASSES = {
+    "three-pass-recompute": ("col_rmax", "col_raddexpminusmax", "col_vscaleexpminusmax"),
+    "three-pass-reload": ("col_rmax", "col_raddstoreexpminusmax", "col_vscale"),
+    "two-pass": ("col_raddextexp", "col_vscaleextexp"),
+    "online": ("col_raddexponline", "col_vscaleexpminusmax"),
+}
+"""The column kernel of each pass, in order."""
+
+
+def column_kernel_name(family: str, isa: str) -> str:
+    return f"f32_{family}__{isa}"
+
+
+COLUMN_KERNELS: tuple[tuple[str, str], ...] = tuple((family, isa) for family in COLUMN_FAMILIES for isa in ISAS)
+"""(family, ISA) of every column kernel."""

@@ -1,17 +1,36 @@
-"""Per-machine kernel choices: which variant each pass uses, per ISA, algorithm
-and size class.
+"""Per-machine choices, stored per CPU (the same fingerprint that keys the
+compiled kernels) in the kernel cache folder:
 
-`python -m kernels.bench tune` measures and stores them; `kernels.softmax` and
-`kernels.Plan.tuned` read them. Without a stored choice the registry's
-defaults apply. Choices are stored per CPU (the same fingerprint that keys the
-compiled kernels), in the kernel cache folder.
+* variants (``tuned/<cpu>.json``, written by `save`): which variant each
+  pass uses, per ISA, algorithm and size class.  `python -m kernels.bench
+  tune` measures them; `kernels.softmax` reads them.  Without a stored choice
+  the registry's defaults apply.
+* dispatch (``tuned/<cpu>.dispatch.json``, written by `save_dispatch`): the
+  thread policy (`thread_policy`) and the decision map that
+  ``algorithm="auto"`` follows (`choose_algorithm`).  Without stored data the
+  documented defaults below apply.  The format::
+
+    {"meta": {...},
+     "threads": {"<isa>": {"min_elements_per_thread": 32768, "min_split_chunk": 16384}},
+     "decisions": {"<isa>": {"<layout>": {"<threads>": {
+         "n": [128, 512, ...],             # row lengths of the grid, ascending
+         "rows": [1, 8, ...],              # row counts (columns for "columns"), ascending
+         "algorithm": [["two-pass", ...], ...]}}}}}   # [i][j]: for n[i], rows[j]
+
+  layout is "rows" (softmax along the last axis) or "columns" (along a
+  non-last axis: rows counts the columns, outer * inner).  A call looks up the
+  largest stored thread count <= the threads it runs on, then the grid cell of
+  the largest n[i] <= n and rows[j] <= rows (the first where none is), so a
+  cell holds from its corner up to the next.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import build, registry
@@ -19,9 +38,16 @@ from . import build, registry
 SIZE_CLASSES = ("in-cache", "out-of-cache")
 
 
+def _cpu_digest() -> str:
+    return hashlib.sha256(build.cpu_fingerprint().encode()).hexdigest()[:16]
+
+
 def choices_path() -> Path:
-    digest = hashlib.sha256(build.cpu_fingerprint().encode()).hexdigest()[:16]
-    return build.cache_root() / "tuned" / f"{digest}.json"
+    return build.cache_root() / "tuned" / f"{_cpu_digest()}.json"
+
+
+def dispatch_path() -> Path:
+    return build.cache_root() / "tuned" / f"{_cpu_digest()}.dispatch.json"
 
 
 @functools.cache
@@ -37,7 +63,10 @@ def forget_cached_choices() -> None:
     from . import api
 
     _stored.cache_clear()
+    _stored_dispatch.cache_clear()
+    _caches.cache_clear()
     _llc_bytes.cache_clear()
+    _l2_bytes.cache_clear()
     in_cache_row_limit.cache_clear()
     api.forget_plans()
 
@@ -56,11 +85,17 @@ def stored_variants(algorithm: str, isa: str, size_class: str) -> dict[str, str]
 
 
 @functools.cache
+def _caches() -> list[dict]:
+    from .bench import machine
+
+    return machine.caches_linux() if Path("/sys/devices/system/cpu").exists() else machine.caches_macos()
+
+
+@functools.cache
 def _llc_bytes() -> int:
     from .bench import machine
 
-    caches = machine.caches_linux() if Path("/sys/devices/system/cpu").exists() else machine.caches_macos()
-    return machine.last_level_cache(caches) or 32 << 20
+    return machine.last_level_cache(_caches()) or 32 << 20
 
 
 @functools.cache
@@ -81,8 +116,118 @@ def variants_for(algorithm: str, isa: str, n: int | None = None) -> dict[str, re
     return {family: registry.lookup(name) for family, name in stored.items() if name in registry.BY_NAME}
 
 
-def plan(algorithm: str, isa: str, n: int | None = None):
-    """A Plan with this machine's tuned variants (registry defaults when untuned)."""
+def plan(algorithm: str, isa: str, n: int | None = None, threads: int = 1):
+    """A Plan with this machine's tuned variants (registry defaults when
+    untuned), on one thread unless told otherwise (the benchmarks and the
+    book time kernels on one core)."""
     from .api import Plan
 
-    return Plan(algorithm, isa, variants_for(algorithm, isa, n))
+    return Plan(algorithm, isa, variants_for(algorithm, isa, n), threads=threads)
+
+
+# ----------------------------------------------------------------- dispatch
+
+
+@functools.cache
+def _stored_dispatch() -> dict:
+    path = dispatch_path()
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_dispatch(decisions: dict, threads: dict, meta: dict) -> Path:
+    """Stores a decision map and thread policies (the format above)."""
+    path = dispatch_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"meta": meta, "threads": threads, "decisions": decisions}, indent=2))
+    forget_cached_choices()
+    return path
+
+
+@dataclass(frozen=True)
+class ThreadPolicy:
+    """When a call uses more than one thread (enforced by the C driver).
+
+    min_elements_per_thread: a call on T elements runs on at most
+        T // min_elements_per_thread threads (0: no minimum), so that small
+        work never pays for waking threads.
+    min_split_chunk: one row is split across threads only into chunks of at
+        least this many elements (rows fewer than threads, or too few to
+        share evenly; see softmax_schedule in csrc/driver.c).
+    """
+
+    min_elements_per_thread: int
+    min_split_chunk: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+DEFAULT_THREAD_POLICY = ThreadPolicy(min_elements_per_thread=32768, min_split_chunk=16384)
+"""Measured on the 2-core Ice Lake build machine (README, "Threads"): one
+OpenMP fork/join costs about as much as 4K-16K elements of softmax work in
+cache, so below 32K elements per thread a second thread gains too little to
+be worth the noise it adds."""
+
+
+def thread_policy(isa: str) -> ThreadPolicy:
+    """The stored thread policy for this machine and ISA, else the default."""
+    stored = _stored_dispatch().get("threads", {}).get(isa)
+    return ThreadPolicy(**stored) if stored else DEFAULT_THREAD_POLICY
+
+
+def _grid_index(values: list[int], value: int) -> int:
+    """Index of the largest grid value <= value (0 when there is none)."""
+    return max(bisect.bisect_right(values, value) - 1, 0)
+
+
+def stored_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> str | None:
+    """The algorithm the stored decision map gives, or None."""
+    by_threads = _stored_dispatch().get("decisions", {}).get(isa, {}).get(layout)
+    if not by_threads:
+        return None
+    counts = sorted(int(t) for t in by_threads)
+    grid = by_threads[str(counts[_grid_index(counts, threads)])]
+    algorithm = grid["algorithm"][_grid_index(grid["n"], n)][_grid_index(grid["rows"], rows)]
+    return algorithm if algorithm in registry.ALGORITHMS else None
+
+
+TWO_PASS_IN_CACHE_MIN_N = 4096
+"""Below this row length three-pass reloading wins even in cache (measured)."""
+
+
+def default_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> str:
+    """The untuned choice of "auto", from `python -m kernels.bench.threads_probe
+    crossover` on the 2-core Ice Lake build machine (README, "Which algorithm"):
+
+    * a row whose input and output exceed half of one core's L2: two-pass
+      (three-pass's extra passes go to memory; two-pass wins by up to 1.2x);
+    * a batch whose input and output fit in half of the last-level cache and
+      rows of at least TWO_PASS_IN_CACHE_MIN_N: two-pass (bound by arithmetic,
+      where it does less);
+    * otherwise three-pass with reloading (a batch streaming from memory whose
+      rows fit in L2: passes 2 and 3 re-read the row from L2; by 4-19%, and
+      1.1-1.45x at n = 128);
+    * columns (a non-last axis): two-pass, the one column form measured.
+    The crossovers did not move between 1 and 2 threads there."""
+    del isa, threads
+    if layout == "columns":
+        return "two-pass"
+    if 8 * n > _l2_bytes() // 2:
+        return "two-pass"
+    if 8 * n * rows <= _llc_bytes() // 2 and n >= TWO_PASS_IN_CACHE_MIN_N:
+        return "two-pass"
+    return "three-pass-reload"
+
+
+def choose_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> str:
+    """What algorithm="auto" runs for `rows` rows (layout "rows") or columns
+    ("columns") of n elements on `threads` threads: the stored decision map's
+    choice, else `default_algorithm`."""
+    return stored_algorithm(isa, layout, n, rows, threads) or default_algorithm(isa, layout, n, rows, threads)
+
+
+@functools.cache
+def _l2_bytes() -> int:
+    from .bench import machine
+
+    return machine.cache_size(_caches(), 2) or 512 << 10

@@ -3,18 +3,51 @@
  *   a row containing NaN or +inf, or made only of -inf, becomes all NaN;
  *   -inf elements of any other row become exactly 0.
  * Each fast path detects such rows from values it computes anyway (a
- * non-finite max or sum), so finite rows pay nothing for the rule. */
+ * non-finite max or sum), so finite rows pay nothing for the rule.
+ *
+ * Threads (OpenMP).  A call takes one of three schedules (softmax_schedule):
+ *   spread rows:   each thread runs a contiguous block of whole rows, each
+ *                  row exactly as on one thread;
+ *   split rows:    every row is cut into one chunk per thread.  Each
+ *                  reduction pass computes one partial result per chunk,
+ *                  then a barrier, then every thread merges all partials in
+ *                  chunk order (so all agree, and no second barrier is
+ *                  needed) and decides the row's path from the merged value,
+ *                  exactly as one thread decides from its whole-row value;
+ *                  the write pass runs per chunk.  Two-pass and online cost
+ *                  one barrier per row (merging (m, e) or (max, sum) pairs),
+ *                  three-pass two (the max, then the sum);
+ *   spread columns (a non-last axis): blocks of columns per thread.
+ * The partition depends only on the shape and the thread count, and merges
+ * run in a fixed order, so a given thread count gives bit-identical results
+ * on every run, however many threads the OpenMP runtime actually provides.
+ * A row algorithm run as one chunk is exactly the single-thread code:
+ * a merge of one partial returns it unchanged. */
 #include "kernels.h"
 #include "exp_constants.h"
 
+#include <stdlib.h>
+
 #if SOFTMAX_X86_64
 #include <immintrin.h>
+#endif
+
+#if defined(_OPENMP)
+#include <omp.h>
+#define SOFTMAX_OMP(directive) _Pragma(directive)
+#else
+#define SOFTMAX_OMP(directive)
 #endif
 
 /* The two-pass fast path is exact while the sum's exponent keeps every term
  * that survives the final scaling (at most 150 binades below it) inside
  * ExtExp's accurate range. */
 #define EXTEXP_SAFE_EXPONENT ((double)EXTEXP_MAX_ABS_INPUT * 1.4426950408889634 - 160.0)
+
+/* Chunks of a split row start at multiples of a cache line of floats. */
+#define CHUNK_ALIGN 16
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
 static void fill_nan(size_t n, float* y) {
     for (size_t i = 0; i < n; i++) y[i] = NAN;
@@ -23,54 +56,197 @@ static void fill_nan(size_t n, float* y) {
 /* The sum of e^(x_i - max) includes e^0 = 1, so anything else flags a NaN. */
 static int normalizer_ok(double sum) { return sum >= 1.0 && sum < INFINITY; }
 
-static int row_three_pass_recompute(const softmax_plan_t* p, size_t n, const float* x, float* y) {
-    const float max = p->rmax(n, x);
-    if (!isfinite(max)) return fill_nan(n, y), 1;
-    const double sum = p->raddexpminusmax(n, x, max);
-    if (!normalizer_ok(sum)) return fill_nan(n, y), 1;
-    p->vscaleexpminusmax(n, x, y, max, (float)(1.0 / sum));
+static int extexp_fast_path_ok(extexp_sum_t sum) {
+    return isfinite(sum.mantissa) && sum.mantissa > 0.0 && fabs(sum.exponent) <= EXTEXP_SAFE_EXPONENT;
+}
+
+/* The guarded two-pass shift: 0 while |max| is small enough that x - 0 adds
+ * no rounding, max itself beyond. */
+static float guarded_shift(float max) { return fabsf(max) <= EXTEXP_SHIFT_THRESHOLD ? 0.0f : max; }
+
+/* ---- merging the partial results of a row's chunks (in chunk order) ---- */
+
+/* NaN propagates: any NaN partial makes the row's max NaN. */
+static float merged_max(const float* max, int parts) {
+    float m = max[0];
+    for (int p = 1; p < parts; p++) m = (max[p] > m || isnan(max[p])) ? max[p] : m;
+    return m;
+}
+
+static double merged_sum(const double* sum, int parts) {
+    double total = sum[0];
+    for (int p = 1; p < parts; p++) total += sum[p];
+    return total;
+}
+
+/* Exact: each pair is rescaled by a power of two. */
+static extexp_sum_t merged_extexp(const extexp_sum_t* sums, int parts) {
+    if (parts == 1) return sums[0];
+    extexp_sum_t total = {0.0, -INFINITY};
+    for (int p = 0; p < parts; p++) extexp_sum_add(&total, sums[p].mantissa, sums[p].exponent);
+    return total;
+}
+
+/* (max, sum) pairs: sum = sum_p sum_p * e^(max_p - max). */
+static online_sum_t merged_online(const online_sum_t* sums, int parts) {
+    if (parts == 1) return sums[0];
+    float max = sums[0].max;
+    for (int p = 1; p < parts; p++) max = (sums[p].max > max || isnan(sums[p].max)) ? sums[p].max : max;
+    online_sum_t total = {max, 0.0};
+    for (int p = 0; p < parts; p++) total.sum += sums[p].sum * exp((double)sums[p].max - (double)max);
+    return total;
+}
+
+/* ---- one row, run by a team of threads over its chunks ---- */
+
+/* Where the chunks of a row leave their partial results: slot p for chunk p. */
+typedef struct {
+    extexp_sum_t* extexp;
+    online_sum_t* online;
+    float* max;
+    double* sum;
+} partials_t;
+
+/* A row cut into `parts` chunks; this thread (member of `members`) runs
+ * chunks member, member + members, ...  One thread alone: parts == 1. */
+typedef struct {
+    const softmax_plan_t* plan;
+    size_t n;
+    const float* x;
+    float* y;
+    int parts, member, members;
+    partials_t partials; /* shared by the team */
+} row_team_t;
+
+static size_t chunk_start(const row_team_t* t, int part) {
+    if (part >= t->parts) return t->n;
+    return t->n * (size_t)part / (size_t)t->parts / CHUNK_ALIGN * CHUNK_ALIGN;
+}
+
+/* for each of this thread's chunks: slot `part`, elements [lo, lo + len) */
+#define EACH_CHUNK(t, part, lo, len)                                                              \
+    for (int part = (t)->member; part < (t)->parts; part += (t)->members)                         \
+        for (size_t lo = chunk_start((t), part), len = chunk_start((t), part + 1) - lo, once_ = 1; \
+             once_; once_ = 0)
+
+/* All partials written before any is read.  Only teams of several threads
+ * wait: a barrier outside our own parallel region could bind to a caller's. */
+static void team_barrier(const row_team_t* t) {
+    if (t->members > 1) {
+        SOFTMAX_OMP("omp barrier")
+    }
+}
+
+static int team_fill_nan(const row_team_t* t) {
+    EACH_CHUNK(t, part, lo, len) fill_nan(len, t->y + lo);
+    return 1;
+}
+
+static float team_max(const row_team_t* t) {
+    EACH_CHUNK(t, part, lo, len) t->partials.max[part] = t->plan->rmax(len, t->x + lo);
+    team_barrier(t);
+    return merged_max(t->partials.max, t->parts);
+}
+
+/* Each returns 1 when the row took a guarded path, 0 otherwise. */
+
+static int row_three_pass_recompute(const row_team_t* t) {
+    const softmax_plan_t* p = t->plan;
+    const float max = team_max(t);
+    if (!isfinite(max)) return team_fill_nan(t);
+    EACH_CHUNK(t, part, lo, len) t->partials.sum[part] = p->raddexpminusmax(len, t->x + lo, max);
+    team_barrier(t);
+    const double sum = merged_sum(t->partials.sum, t->parts);
+    if (!normalizer_ok(sum)) return team_fill_nan(t);
+    EACH_CHUNK(t, part, lo, len) p->vscaleexpminusmax(len, t->x + lo, t->y + lo, max, (float)(1.0 / sum));
     return 0;
 }
 
-static int row_three_pass_reload(const softmax_plan_t* p, size_t n, const float* x, float* y) {
-    const float max = p->rmax(n, x);
-    if (!isfinite(max)) return fill_nan(n, y), 1;
-    const double sum = p->raddstoreexpminusmax(n, x, y, max);
-    if (!normalizer_ok(sum)) return fill_nan(n, y), 1;
-    p->vscale(n, y, y, (float)(1.0 / sum));
+static int row_three_pass_reload(const row_team_t* t) {
+    const softmax_plan_t* p = t->plan;
+    const float max = team_max(t);
+    if (!isfinite(max)) return team_fill_nan(t);
+    EACH_CHUNK(t, part, lo, len) t->partials.sum[part] = p->raddstoreexpminusmax(len, t->x + lo, t->y + lo, max);
+    team_barrier(t);
+    const double sum = merged_sum(t->partials.sum, t->parts);
+    if (!normalizer_ok(sum)) return team_fill_nan(t);
+    EACH_CHUNK(t, part, lo, len) p->vscale(len, t->y + lo, t->y + lo, (float)(1.0 / sum));
     return 0;
 }
 
 /* Rows with -inf, NaN, +inf or |x| beyond ExtExp's range: find the max, then
  * run the two passes on max(x - shift, -2^16), shifting only when the max
  * itself is huge (so ordinary rows keep two-pass accuracy). */
-static int row_two_pass_guarded(const softmax_plan_t* p, size_t n, const float* x, float* y) {
-    const float max = p->rmax(n, x);
-    if (!isfinite(max)) return fill_nan(n, y), 1;
-    const float shift = fabsf(max) <= EXTEXP_SHIFT_THRESHOLD ? 0.0f : max;
-    const extexp_sum_t sum = p->raddextexp_guarded(n, x, shift);
-    if (!(isfinite(sum.mantissa) && sum.mantissa > 0.0)) return fill_nan(n, y), 1;
-    p->vscaleextexp_guarded(n, x, y, shift, (float)(1.0 / sum.mantissa), (float)-sum.exponent);
+static int row_two_pass_guarded(const row_team_t* t) {
+    const softmax_plan_t* p = t->plan;
+    const float max = team_max(t);
+    if (!isfinite(max)) return team_fill_nan(t);
+    const float shift = guarded_shift(max);
+    EACH_CHUNK(t, part, lo, len) t->partials.extexp[part] = p->raddextexp_guarded(len, t->x + lo, shift);
+    team_barrier(t);
+    const extexp_sum_t sum = merged_extexp(t->partials.extexp, t->parts);
+    if (!(isfinite(sum.mantissa) && sum.mantissa > 0.0)) return team_fill_nan(t);
+    const float scale_m = (float)(1.0 / sum.mantissa), scale_e = (float)-sum.exponent;
+    EACH_CHUNK(t, part, lo, len) p->vscaleextexp_guarded(len, t->x + lo, t->y + lo, shift, scale_m, scale_e);
     return 1;
 }
 
-static int row_two_pass(const softmax_plan_t* p, size_t n, const float* x, float* y) {
-    const extexp_sum_t sum = p->raddextexp(n, x);
-    if (!(isfinite(sum.mantissa) && sum.mantissa > 0.0 && fabs(sum.exponent) <= EXTEXP_SAFE_EXPONENT)) {
-        return row_two_pass_guarded(p, n, x, y);
-    }
-    p->vscaleextexp(n, x, y, (float)(1.0 / sum.mantissa), (float)-sum.exponent);
+/* The merged sum has the whole row's exponent (the largest term's) and is
+ * non-finite exactly when one chunk's is, so the row takes the path it takes
+ * on one thread. */
+static int row_two_pass(const row_team_t* t) {
+    const softmax_plan_t* p = t->plan;
+    EACH_CHUNK(t, part, lo, len) t->partials.extexp[part] = p->raddextexp(len, t->x + lo);
+    team_barrier(t);
+    const extexp_sum_t sum = merged_extexp(t->partials.extexp, t->parts);
+    if (!extexp_fast_path_ok(sum)) return row_two_pass_guarded(t);
+    const float scale_m = (float)(1.0 / sum.mantissa), scale_e = (float)-sum.exponent;
+    EACH_CHUNK(t, part, lo, len) p->vscaleextexp(len, t->x + lo, t->y + lo, scale_m, scale_e);
     return 0;
 }
 
-static int row_online(const softmax_plan_t* p, size_t n, const float* x, float* y) {
-    const online_sum_t sum = p->raddexponline(n, x);
+static int row_online(const row_team_t* t) {
+    const softmax_plan_t* p = t->plan;
+    EACH_CHUNK(t, part, lo, len) t->partials.online[part] = p->raddexponline(len, t->x + lo);
+    team_barrier(t);
+    const online_sum_t sum = merged_online(t->partials.online, t->parts);
     if (!(isfinite(sum.max) && normalizer_ok(sum.sum))) {
-        row_three_pass_recompute(p, n, x, y);
+        row_three_pass_recompute(t);
         return 1;
     }
-    p->vscaleexpminusmax(n, x, y, sum.max, (float)(1.0 / sum.sum));
+    EACH_CHUNK(t, part, lo, len) p->vscaleexpminusmax(len, t->x + lo, t->y + lo, sum.max, (float)(1.0 / sum.sum));
     return 0;
+}
+
+typedef int (*row_fn)(const row_team_t*);
+
+static row_fn row_algorithm(int algorithm) {
+    switch (algorithm) {
+        case SOFTMAX_THREE_PASS_RECOMPUTE: return row_three_pass_recompute;
+        case SOFTMAX_THREE_PASS_RELOAD: return row_three_pass_reload;
+        case SOFTMAX_TWO_PASS: return row_two_pass;
+        case SOFTMAX_ONLINE: return row_online;
+        default: return NULL;
+    }
+}
+
+/* The guarded path of a column, run on a contiguous copy of it. */
+static row_fn row_guarded_algorithm(int algorithm) {
+    switch (algorithm) {
+        case SOFTMAX_TWO_PASS: return row_two_pass_guarded;
+        case SOFTMAX_ONLINE: return row_three_pass_recompute;
+        default: return NULL; /* three-pass: a guarded column is all NaN */
+    }
+}
+
+/* One thread, one whole row. */
+static int row_alone(const softmax_plan_t* plan, row_fn row, size_t n, const float* x, float* y) {
+    extexp_sum_t extexp;
+    online_sum_t online;
+    float max;
+    double sum;
+    const row_team_t t = {plan, n, x, y, 1, 0, 1, {&extexp, &online, &max, &sum}};
+    return row(&t);
 }
 
 unsigned softmax_denormals_off(void) {
@@ -91,19 +267,315 @@ void softmax_denormals_restore(unsigned saved) {
 #endif
 }
 
-size_t softmax_rows(const softmax_plan_t* plan, size_t rows, size_t n, const float* x, float* y) {
-    int (*row)(const softmax_plan_t*, size_t, const float*, float*);
-    switch (plan->algorithm) {
-        case SOFTMAX_THREE_PASS_RECOMPUTE: row = row_three_pass_recompute; break;
-        case SOFTMAX_THREE_PASS_RELOAD: row = row_three_pass_reload; break;
-        case SOFTMAX_TWO_PASS: row = row_two_pass; break;
-        case SOFTMAX_ONLINE: row = row_online; break;
-        default: return 0;
+int softmax_openmp(void) {
+#if defined(_OPENMP)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* ---- running a team ---- */
+
+typedef void (*team_body_fn)(void* job, int member, int members);
+
+/* Runs body(job, member, members) on `threads` threads (inline when 1), each
+ * with denormals flushed (MXCSR is per thread). */
+static void run_team(int threads, team_body_fn body, void* job) {
+#if defined(_OPENMP)
+    if (threads > 1) {
+        SOFTMAX_OMP("omp parallel num_threads(threads)")
+        {
+            const unsigned saved = softmax_denormals_off();
+            body(job, omp_get_thread_num(), omp_get_num_threads());
+            softmax_denormals_restore(saved);
+        }
+        return;
     }
-    if (n == 0) return 0;
-    const unsigned saved = softmax_denormals_off();
+#endif
+    (void)threads;
+    body(job, 0, 1);
+}
+
+/* Start of part `part` of `parts` balanced parts of `count` items. */
+static size_t part_start(size_t count, int parts, int part) { return count * (size_t)part / (size_t)parts; }
+
+/* ---- schedules ---- */
+
+#define COLUMN_ALIGN 16
+
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+/* Threads worth starting for `total` elements: at most plan->threads, and
+ * no more than one per min_elements_per_thread. */
+static size_t useful_threads(const softmax_plan_t* plan, size_t total) {
+    size_t t = plan->threads > 1 ? (size_t)plan->threads : 1;
+    if (t > SOFTMAX_MAX_THREADS) t = SOFTMAX_MAX_THREADS;
+    if (plan->min_elements_per_thread > 0) t = min_size(t, total / plan->min_elements_per_thread);
+    if (!softmax_openmp()) t = 1;
+    return t > 1 ? t : 1;
+}
+
+/* Blocks of columns per outer index: at most SOFTMAX_COLUMN_BLOCK lanes
+ * each, and enough blocks to give every thread one when outer is small. */
+static size_t column_blocks(size_t outer, size_t inner, size_t threads) {
+    size_t blocks = ceil_div(inner, SOFTMAX_COLUMN_BLOCK - COLUMN_ALIGN); /* aligned starts add < COLUMN_ALIGN */
+    if (outer * blocks < threads) {
+        blocks = min_size(ceil_div(threads, outer), ceil_div(inner, COLUMN_ALIGN));
+    }
+    return blocks;
+}
+
+softmax_schedule_t softmax_schedule(const softmax_plan_t* plan, size_t outer, size_t n, size_t inner) {
+    softmax_schedule_t one = {1, SOFTMAX_ONE_THREAD};
+    const size_t total = outer * n * inner;
+    const size_t t = useful_threads(plan, total);
+    if (t == 1 || total == 0) return one;
+    if (inner > 1) {
+        const size_t tasks = outer * column_blocks(outer, inner, t);
+        if (tasks < 2) return one;
+        return (softmax_schedule_t){(int)min_size(t, tasks), SOFTMAX_SPREAD_COLUMNS};
+    }
+    /* Whole rows per thread leave threads idle when rows do not divide
+     * evenly: split every row instead if the row partition would use under
+     * 80% of the threads' time and the chunks are long enough. */
+    const size_t rows = outer;
+    const int uneven = 5 * rows < 4 * t * ceil_div(rows, t);
+    const size_t min_chunk = plan->min_split_chunk > CHUNK_ALIGN ? plan->min_split_chunk : CHUNK_ALIGN;
+    if (uneven && n / t >= min_chunk) return (softmax_schedule_t){(int)t, SOFTMAX_SPLIT_ROWS};
+    if (rows < 2) return one;
+    return (softmax_schedule_t){(int)min_size(t, rows), SOFTMAX_SPREAD_ROWS};
+}
+
+/* ---- rows ---- */
+
+/* Storage for one set of a split row's partials. */
+typedef struct {
+    extexp_sum_t extexp[SOFTMAX_MAX_THREADS];
+    online_sum_t online[SOFTMAX_MAX_THREADS];
+    float max[SOFTMAX_MAX_THREADS];
+    double sum[SOFTMAX_MAX_THREADS];
+} partial_slots_t;
+
+typedef struct {
+    const softmax_plan_t* plan;
+    row_fn row;
+    size_t rows, n;
+    const float* x;
+    float* y;
+    int parts;
+    size_t guarded[SOFTMAX_MAX_THREADS]; /* per part */
+    partial_slots_t slots[2];            /* split rows: consecutive rows use alternate sets */
+} rows_job_t;
+
+static void spread_rows_body(void* p, int member, int members) {
+    rows_job_t* job = p;
+    const size_t n = job->n;
+    for (int part = member; part < job->parts; part += members) {
+        size_t guarded = 0;
+        const size_t end = part_start(job->rows, job->parts, part + 1);
+        for (size_t r = part_start(job->rows, job->parts, part); r < end; r++) {
+            guarded += (size_t)row_alone(job->plan, job->row, n, job->x + r * n, job->y + r * n);
+        }
+        job->guarded[part] = guarded;
+    }
+}
+
+/* Every row has a barrier between writing its partials and reading them,
+ * so by the time a thread writes row r + 2's partials every thread is done
+ * with row r's: two alternating sets need no barrier between rows. */
+static void split_rows_body(void* p, int member, int members) {
+    rows_job_t* job = p;
+    const size_t n = job->n;
     size_t guarded = 0;
-    for (size_t r = 0; r < rows; r++) guarded += (size_t)row(plan, n, x + r * n, y + r * n);
+    for (size_t r = 0; r < job->rows; r++) {
+        partial_slots_t* set = &job->slots[r & 1];
+        const row_team_t t = {job->plan, n, job->x + r * n, job->y + r * n, job->parts, member, members,
+                              {set->extexp, set->online, set->max, set->sum}};
+        guarded += (size_t)job->row(&t);
+    }
+    if (member == 0) job->guarded[0] = guarded;
+}
+
+size_t softmax_rows(const softmax_plan_t* plan, size_t rows, size_t n, const float* x, float* y) {
+    const row_fn row = row_algorithm(plan->algorithm);
+    if (row == NULL || n == 0 || rows == 0) return 0;
+    const unsigned saved = softmax_denormals_off();
+    const softmax_schedule_t s = softmax_schedule(plan, rows, n, 1);
+    size_t guarded = 0;
+    if (s.mode == SOFTMAX_ONE_THREAD) {
+        for (size_t r = 0; r < rows; r++) guarded += (size_t)row_alone(plan, row, n, x + r * n, y + r * n);
+    } else {
+        rows_job_t job; /* fields set one by one: the slots need no zeroing */
+        job.plan = plan, job.row = row, job.rows = rows, job.n = n, job.x = x, job.y = y, job.parts = s.threads;
+        const int split = s.mode == SOFTMAX_SPLIT_ROWS;
+        run_team(s.threads, split ? split_rows_body : spread_rows_body, &job);
+        for (int part = 0; part < (split ? 1 : s.threads); part++) guarded += job.guarded[part];
+    }
+    softmax_denormals_restore(saved);
+    return guarded;
+}
+
+/* ---- columns: softmax along a non-last axis ---- */
+
+/* Per-thread arrays for one block of lanes. */
+typedef struct {
+    float max[SOFTMAX_COLUMN_BLOCK];   /* the lane's max; two-pass: its sum's exponent */
+    double sum[SOFTMAX_COLUMN_BLOCK];  /* the lane's sum; two-pass: its sum's mantissa */
+    float scale[SOFTMAX_COLUMN_BLOCK]; /* 1 / sum (two-pass: 1 / mantissa) */
+    float scale_e[SOFTMAX_COLUMN_BLOCK];
+    unsigned char fast[SOFTMAX_COLUMN_BLOCK]; /* the lane takes the fast path */
+    float* column;                            /* n floats for a guarded column, allocated on first use */
+    int no_memory;
+} column_scratch_t;
+
+static void check_three_pass_lanes(column_scratch_t* s, size_t w) {
+    for (size_t j = 0; j < w; j++) {
+        s->fast[j] = isfinite(s->max[j]) && normalizer_ok(s->sum[j]);
+        s->scale[j] = (float)(1.0 / s->sum[j]);
+    }
+}
+
+static void check_two_pass_lanes(column_scratch_t* s, size_t w) {
+    for (size_t j = 0; j < w; j++) {
+        const extexp_sum_t sum = {s->sum[j], s->max[j]};
+        s->fast[j] = extexp_fast_path_ok(sum);
+        s->scale[j] = (float)(1.0 / sum.mantissa);
+        s->scale_e[j] = (float)-sum.exponent;
+    }
+}
+
+/* Pass 1 (and 2) of a block of w lanes: fills s->fast and the scales. */
+static void column_reductions(const softmax_plan_t* p, size_t n, size_t stride, const float* x, float* y, size_t w,
+                              column_scratch_t* s) {
+    switch (p->algorithm) {
+        case SOFTMAX_THREE_PASS_RECOMPUTE:
+            p->col_rmax(n, w, stride, x, s->max);
+            p->col_raddexpminusmax(n, w, stride, x, s->max, s->sum);
+            check_three_pass_lanes(s, w);
+            break;
+        case SOFTMAX_THREE_PASS_RELOAD:
+            p->col_rmax(n, w, stride, x, s->max);
+            p->col_raddstoreexpminusmax(n, w, stride, x, y, s->max, s->sum);
+            check_three_pass_lanes(s, w);
+            break;
+        case SOFTMAX_TWO_PASS:
+            p->col_raddextexp(n, w, stride, x, s->sum, s->max);
+            check_two_pass_lanes(s, w);
+            break;
+        case SOFTMAX_ONLINE:
+            p->col_raddexponline(n, w, stride, x, s->max, s->sum);
+            check_three_pass_lanes(s, w);
+            break;
+    }
+}
+
+/* The write pass over lanes [lo, lo + w) of the block. */
+static void column_write(const softmax_plan_t* p, size_t n, size_t stride, const float* x, float* y, size_t lo,
+                         size_t w, const column_scratch_t* s) {
+    switch (p->algorithm) {
+        case SOFTMAX_THREE_PASS_RECOMPUTE:
+        case SOFTMAX_ONLINE:
+            p->col_vscaleexpminusmax(n, w, stride, x + lo, y + lo, s->max + lo, s->scale + lo);
+            break;
+        case SOFTMAX_THREE_PASS_RELOAD:
+            p->col_vscale(n, w, stride, y + lo, y + lo, s->scale + lo);
+            break;
+        case SOFTMAX_TWO_PASS:
+            p->col_vscaleextexp(n, w, stride, x + lo, y + lo, s->scale + lo, s->scale_e + lo);
+            break;
+    }
+}
+
+/* A column that failed the fast path gets exactly what the row algorithm
+ * gives a contiguous copy of it: three-pass fills it with NaN, two-pass and
+ * online run their guarded row path on the copy. */
+static void column_guarded(const softmax_plan_t* p, size_t n, size_t stride, const float* x, float* y,
+                           column_scratch_t* s) {
+    const row_fn guarded = row_guarded_algorithm(p->algorithm);
+    if (guarded == NULL) {
+        for (size_t i = 0; i < n; i++) y[i * stride] = NAN;
+        return;
+    }
+    if (s->column == NULL && (s->column = malloc(n * sizeof(float))) == NULL) {
+        s->no_memory = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) s->column[i] = x[i * stride];
+    row_alone(p, guarded, n, s->column, s->column);
+    for (size_t i = 0; i < n; i++) y[i * stride] = s->column[i];
+}
+
+/* Softmax of w lanes (columns) of n rows; returns the guarded columns.
+ * The write pass runs on each run of fast lanes, so that in place the
+ * guarded columns' inputs survive until they are copied. */
+static size_t column_block(const softmax_plan_t* p, size_t n, size_t stride, const float* x, float* y, size_t w,
+                           column_scratch_t* s) {
+    column_reductions(p, n, stride, x, y, w, s);
+    size_t guarded = 0;
+    for (size_t j = 0; j < w;) {
+        size_t end = j;
+        while (end < w && s->fast[end]) end++;
+        if (end > j) column_write(p, n, stride, x, y, j, end - j, s);
+        if (end < w) column_guarded(p, n, stride, x + end, y + end, s), guarded++, end++;
+        j = end;
+    }
+    return guarded;
+}
+
+typedef struct {
+    const softmax_plan_t* plan;
+    size_t outer, n, inner, blocks;
+    const float* x;
+    float* y;
+    int parts;
+    size_t guarded[SOFTMAX_MAX_THREADS]; /* per part; SOFTMAX_NO_MEMORY if a column copy failed */
+} columns_job_t;
+
+/* Lane `block` of `blocks` starts at a multiple of COLUMN_ALIGN. */
+static size_t block_start(size_t inner, size_t blocks, size_t block) {
+    if (block >= blocks) return inner;
+    return inner * block / blocks / COLUMN_ALIGN * COLUMN_ALIGN;
+}
+
+static void spread_columns_body(void* p, int member, int members) {
+    columns_job_t* job = p;
+    column_scratch_t scratch;
+    scratch.column = NULL, scratch.no_memory = 0;
+    const size_t tasks = job->outer * job->blocks, slab = job->n * job->inner;
+    for (int part = member; part < job->parts; part += members) {
+        size_t guarded = 0;
+        const size_t end = part_start(tasks, job->parts, part + 1);
+        for (size_t task = part_start(tasks, job->parts, part); task < end; task++) {
+            const size_t block = task % job->blocks, offset = task / job->blocks * slab;
+            const size_t lo = block_start(job->inner, job->blocks, block);
+            const size_t w = block_start(job->inner, job->blocks, block + 1) - lo;
+            if (w == 0) continue;
+            guarded += column_block(job->plan, job->n, job->inner, job->x + offset + lo, job->y + offset + lo, w,
+                                    &scratch);
+        }
+        job->guarded[part] = scratch.no_memory ? SOFTMAX_NO_MEMORY : guarded;
+    }
+    free(scratch.column);
+}
+
+size_t softmax_strided(const softmax_plan_t* plan, size_t outer, size_t n, size_t inner, const float* x, float* y) {
+    if (inner == 1) return softmax_rows(plan, outer, n, x, y);
+    if (row_algorithm(plan->algorithm) == NULL || outer == 0 || n == 0 || inner == 0) return 0;
+    const unsigned saved = softmax_denormals_off();
+    const softmax_schedule_t s = softmax_schedule(plan, outer, n, inner);
+    columns_job_t job;
+    job.plan = plan, job.outer = outer, job.n = n, job.inner = inner, job.x = x, job.y = y, job.parts = s.threads;
+    job.blocks = column_blocks(outer, inner, (size_t)s.threads);
+    run_team(s.threads, spread_columns_body, &job);
+    size_t guarded = 0;
+    for (int part = 0; part < s.threads; part++) {
+        if (job.guarded[part] == SOFTMAX_NO_MEMORY) {
+            guarded = SOFTMAX_NO_MEMORY;
+            break;
+        }
+        guarded += job.guarded[part];
+    }
     softmax_denormals_restore(saved);
     return guarded;
 }

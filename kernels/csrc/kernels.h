@@ -27,6 +27,26 @@
 #define SOFTMAX_DECLARE_vexpminus(name) void name(size_t n, const float* x, float* y)
 #define SOFTMAX_DECLARE_vextexp(name) void name(size_t n, const float* x, float* m, float* e)
 
+/* Column kernels: the passes over n rows of w <= SOFTMAX_COLUMN_BLOCK lanes,
+ * row i at x + i * stride (softmax along a non-last axis, vectorised along
+ * the contiguous inner one).  Each lane is its own softmax; per-lane inputs
+ * and results are arrays of w. */
+#define SOFTMAX_DECLARE_col_rmax(name) void name(size_t n, size_t w, size_t stride, const float* x, float* max)
+#define SOFTMAX_DECLARE_col_raddexpminusmax(name) \
+    void name(size_t n, size_t w, size_t stride, const float* x, const float* max, double* sum)
+#define SOFTMAX_DECLARE_col_raddstoreexpminusmax(name) \
+    void name(size_t n, size_t w, size_t stride, const float* x, float* y, const float* max, double* sum)
+#define SOFTMAX_DECLARE_col_vscaleexpminusmax(name) \
+    void name(size_t n, size_t w, size_t stride, const float* x, float* y, const float* max, const float* scale)
+#define SOFTMAX_DECLARE_col_vscale(name) \
+    void name(size_t n, size_t w, size_t stride, const float* x, float* y, const float* scale)
+#define SOFTMAX_DECLARE_col_raddextexp(name) \
+    void name(size_t n, size_t w, size_t stride, const float* x, double* m, float* e)
+#define SOFTMAX_DECLARE_col_vscaleextexp(name) \
+    void name(size_t n, size_t w, size_t stride, const float* x, float* y, const float* scale_m, const float* scale_e)
+#define SOFTMAX_DECLARE_col_raddexponline(name) \
+    void name(size_t n, size_t w, size_t stride, const float* x, float* max, double* sum)
+
 typedef SOFTMAX_DECLARE_rmax((*rmax_fn));
 typedef SOFTMAX_DECLARE_rsum((*rsum_fn));
 typedef SOFTMAX_DECLARE_raddexpminusmax((*raddexpminusmax_fn));
@@ -42,6 +62,14 @@ typedef SOFTMAX_DECLARE_vscaleextexp_guarded((*vscaleextexp_guarded_fn));
 typedef SOFTMAX_DECLARE_raddexponline((*raddexponline_fn));
 typedef SOFTMAX_DECLARE_vexpminus((*vexpminus_fn));
 typedef SOFTMAX_DECLARE_vextexp((*vextexp_fn));
+typedef SOFTMAX_DECLARE_col_rmax((*col_rmax_fn));
+typedef SOFTMAX_DECLARE_col_raddexpminusmax((*col_raddexpminusmax_fn));
+typedef SOFTMAX_DECLARE_col_raddstoreexpminusmax((*col_raddstoreexpminusmax_fn));
+typedef SOFTMAX_DECLARE_col_vscaleexpminusmax((*col_vscaleexpminusmax_fn));
+typedef SOFTMAX_DECLARE_col_vscale((*col_vscale_fn));
+typedef SOFTMAX_DECLARE_col_raddextexp((*col_raddextexp_fn));
+typedef SOFTMAX_DECLARE_col_vscaleextexp((*col_vscaleextexp_fn));
+typedef SOFTMAX_DECLARE_col_raddexponline((*col_raddexponline_fn));
 
 /* One entry of the generated kernel table. */
 typedef struct {
@@ -65,9 +93,19 @@ enum softmax_algorithm {
  *   two-pass:  raddextexp, vscaleextexp; guarded path: rmax,
  *              raddextexp_guarded, vscaleextexp_guarded
  *   online:    raddexponline, vscaleexpminusmax; guarded path: the
- *              recompute kernels */
+ *              recompute kernels
+ * and the same passes' column kernels (col_*) for a non-last axis; columns
+ * that take a guarded path run the row kernels on a copy of the column.
+ *
+ * Threads: a call runs on at most `threads` threads, and on fewer when it has
+ * less than min_elements_per_thread elements per thread (0: no minimum); a
+ * row is split across threads only into chunks of at least min_split_chunk
+ * elements.  See softmax_schedule. */
 typedef struct {
     int algorithm;
+    int threads;
+    size_t min_elements_per_thread;
+    size_t min_split_chunk;
     rmax_fn rmax;
     raddexpminusmax_fn raddexpminusmax;
     vscaleexpminusmax_fn vscaleexpminusmax;
@@ -78,13 +116,47 @@ typedef struct {
     raddextexp_guarded_fn raddextexp_guarded;
     vscaleextexp_guarded_fn vscaleextexp_guarded;
     raddexponline_fn raddexponline;
+    col_rmax_fn col_rmax;
+    col_raddexpminusmax_fn col_raddexpminusmax;
+    col_vscaleexpminusmax_fn col_vscaleexpminusmax;
+    col_raddstoreexpminusmax_fn col_raddstoreexpminusmax;
+    col_vscale_fn col_vscale;
+    col_raddextexp_fn col_raddextexp;
+    col_vscaleextexp_fn col_vscaleextexp;
+    col_raddexponline_fn col_raddexponline;
 } softmax_plan_t;
+
+/* Most threads (and row chunks) one call uses. */
+#define SOFTMAX_MAX_THREADS 256
 
 /* Softmax of `rows` contiguous rows of n floats each; y may equal x.
  * Returns how many rows took a guarded path (non-finite inputs, or inputs
  * beyond ExtExp's accurate range for two-pass).  Flushes denormals while it
- * runs. */
+ * runs (on every thread). */
 size_t softmax_rows(const softmax_plan_t* plan, size_t rows, size_t n, const float* x, float* y);
+
+/* Softmax along the middle axis of a C-contiguous (outer, n, inner) array:
+ * element (o, i, j) at o*n*inner + i*inner + j; y may equal x.  Returns the
+ * number of (o, j) columns that took a guarded path, or SOFTMAX_NO_MEMORY
+ * when a column copy for a guarded path could not be allocated. */
+size_t softmax_strided(const softmax_plan_t* plan, size_t outer, size_t n, size_t inner, const float* x, float* y);
+#define SOFTMAX_NO_MEMORY ((size_t)-1)
+
+/* How a call spreads over threads: one thread; whole rows per thread; every
+ * row split into `threads` chunks; blocks of columns per thread. */
+enum softmax_mode { SOFTMAX_ONE_THREAD = 0, SOFTMAX_SPREAD_ROWS = 1, SOFTMAX_SPLIT_ROWS = 2, SOFTMAX_SPREAD_COLUMNS = 3 };
+typedef struct {
+    int threads;
+    int mode;
+} softmax_schedule_t;
+
+/* The schedule softmax_strided (inner > 1) or softmax_rows (inner == 1,
+ * rows = outer) runs with. */
+softmax_schedule_t softmax_schedule(const softmax_plan_t* plan, size_t outer, size_t n, size_t inner);
+
+/* 1 when the driver was compiled with OpenMP; without it every call runs on
+ * one thread. */
+int softmax_openmp(void);
 
 /* Denormal control around direct kernel calls (x86: MXCSR FTZ|DAZ). */
 unsigned softmax_denormals_off(void);
