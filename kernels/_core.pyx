@@ -467,6 +467,150 @@ def extexp_ulp_scan(str name, uint32_t first, uint32_t last, uint32_t stride):
             "worst_input": s.worst_input}
 
 
+# ---- the same scans for several kernels at once (kernels.bench.expfamily) ----
+# One pass over the bit patterns, the float64 reference computed once for all
+# kernels: the exhaustive scans of every exponential on every ISA take minutes
+# instead of most of an hour.  Same statistics as driver.c's scans, recorded
+# in the same order (tests/test_exp_family.py checks they agree).
+
+from libc.float cimport FLT_MIN
+from libc.math cimport exp, fabs, fma, frexp, ilogb, ldexp, nearbyint
+from libc.stdlib cimport calloc, free as free_memory
+from libc.string cimport memcpy
+
+cdef enum:
+    MANY_CHUNK = 4096
+
+cdef double LN2_HI = 0.6931471805599453  # 0x1.62e42fefa39efp-1: ln 2 as a double-double
+cdef double LN2_LO = 2.3190468138462996e-17  # 0x1.abc9e3b39803fp-56
+
+
+cdef inline void _record(ulp_stats_t* s, double ulp, float x) noexcept nogil:
+    s.sum_ulp += ulp
+    s.count += 1
+    if ulp > s.max_ulp:
+        s.max_ulp = ulp
+        s.worst_input = x
+
+
+cdef inline double _ldexp(double m, int e) noexcept nogil:
+    """ldexp without the call where 2^e is a normal double (then exact alike)."""
+    cdef uint64_t bits
+    cdef double scale
+    if e < -1000 or e > 1000:
+        return ldexp(m, e)
+    bits = <uint64_t>(e + 1023) << 52
+    memcpy(&scale, &bits, 8)
+    return m * scale
+
+
+cdef size_t _fill(float* xs, uint64_t* next, uint64_t last, uint32_t stride) noexcept nogil:
+    cdef size_t k = 0
+    cdef uint32_t bits
+    while k < MANY_CHUNK and next[0] <= last:
+        bits = <uint32_t>next[0]
+        memcpy(&xs[k], &bits, 4)
+        k += 1
+        next[0] += stride
+    return k
+
+
+cdef class _ManyScan:
+    """The buffers of a many-kernel scan: the kernels, a chunk of inputs, each
+    kernel's `outputs` output chunks and its statistics."""
+
+    cdef size_t k
+    cdef void** fns
+    cdef float* xs
+    cdef float* out
+    cdef ulp_stats_t* stats
+
+    def __cinit__(self, list names, int outputs):
+        cdef size_t j
+        self.k = len(names)
+        self.fns = <void**>calloc(self.k, sizeof(void*))
+        self.xs = <float*>calloc(MANY_CHUNK, sizeof(float))
+        self.out = <float*>calloc(self.k * outputs * MANY_CHUNK, sizeof(float))
+        self.stats = <ulp_stats_t*>calloc(self.k, sizeof(ulp_stats_t))
+        if not (self.fns and self.xs and self.out and self.stats):
+            raise MemoryError()
+        for j in range(self.k):
+            self.fns[j] = _fn(names[j])
+
+    def __dealloc__(self):
+        free_memory(self.fns)
+        free_memory(self.xs)
+        free_memory(self.out)
+        free_memory(self.stats)
+
+    cdef list results(self):
+        cdef size_t j
+        cdef ulp_stats_t s
+        cdef list out = []
+        for j in range(self.k):
+            s = self.stats[j]
+            out.append({"max_ulp": s.max_ulp, "mean_ulp": s.sum_ulp / s.count if s.count else 0.0,
+                        "count": s.count, "worst_input": s.worst_input})
+        return out
+
+
+def expminus_ulp_scan_many(list names, uint32_t first, uint32_t last, uint32_t stride):
+    """expminus_ulp_scan of each vexpminus kernel named, in one pass."""
+    cdef _ManyScan scan = _ManyScan(names, 1)
+    cdef size_t count, i, j
+    cdef uint64_t next = first
+    cdef double ref, inverse_ulp
+    cdef float* ys
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        count = _fill(scan.xs, &next, last, stride)
+        while count:
+            for j in range(scan.k):
+                (<vexpminus_fn>scan.fns[j])(count, scan.xs, scan.out + j * MANY_CHUNK)
+            for i in range(count):
+                ref = exp(<double>scan.xs[i])
+                if ref < <double>FLT_MIN:
+                    continue  # outside the normal range
+                inverse_ulp = ldexp(1.0, 23 - ilogb(ref))  # exact: dividing by the ULP
+                for j in range(scan.k):
+                    ys = scan.out + j * MANY_CHUNK
+                    _record(&scan.stats[j], fabs(<double>ys[i] - ref) * inverse_ulp, scan.xs[i])
+            count = _fill(scan.xs, &next, last, stride)
+    softmax_denormals_restore(saved)
+    return scan.results()
+
+
+def extexp_ulp_scan_many(list names, uint32_t first, uint32_t last, uint32_t stride):
+    """extexp_ulp_scan of each vextexp kernel named, in one pass."""
+    cdef _ManyScan scan = _ManyScan(names, 2)
+    cdef size_t count, i, j
+    cdef uint64_t next = first
+    cdef double x, kk, r, ref_m, ours
+    cdef int ref_e
+    cdef float* ms
+    cdef float* es
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        count = _fill(scan.xs, &next, last, stride)
+        while count:
+            for j in range(scan.k):
+                ms = scan.out + 2 * j * MANY_CHUNK
+                (<vextexp_fn>scan.fns[j])(count, scan.xs, ms, ms + MANY_CHUNK)
+            for i in range(count):
+                x = <double>scan.xs[i]
+                kk = nearbyint(x / LN2_HI)
+                r = fma(-kk, LN2_LO, fma(-kk, LN2_HI, x))
+                ref_m = frexp(exp(r), &ref_e)  # e^x = ref_m 2^(ref_e + kk), ref_m in [0.5, 1)
+                for j in range(scan.k):
+                    ms = scan.out + 2 * j * MANY_CHUNK
+                    es = ms + MANY_CHUNK
+                    ours = _ldexp(<double>ms[i], <int>(<double>es[i] - kk) - ref_e)
+                    _record(&scan.stats[j], fabs(ours - ref_m) * 16777216.0, scan.xs[i])
+            count = _fill(scan.xs, &next, last, stride)
+    softmax_denormals_restore(saved)
+    return scan.results()
+
+
 # ---- timing: batches of calls measured in C, for kernels.bench ----
 
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
@@ -609,3 +753,27 @@ def time_batch(Task task, list xs, list ys, size_t n, size_t calls, size_t first
     finally:
         free(xp)
         free(yp)
+
+
+# ---- the clock, estimated (kernels.bench.expfamily) ----
+
+def dependent_adds_ns(size_t n, double step=1.0):
+    """Nanoseconds for n float64 additions, each waiting for the previous
+    one: a chain whose latency in cycles is known per core, so its time gives
+    the clock where the OS does not expose it.  Returns (ns, the sum)."""
+    cdef double x = 0.0
+    cdef size_t i
+    cdef long long start, stop
+    with nogil:
+        start = _now_ns()
+        for i in range(n // 8):
+            x = x + step
+            x = x + step
+            x = x + step
+            x = x + step
+            x = x + step
+            x = x + step
+            x = x + step
+            x = x + step
+        stop = _now_ns()
+    return stop - start, x

@@ -1,16 +1,27 @@
 """The one registry of kernel variants, read by the build, tests, benchmarks and book.
 
 A variant is a family (what it computes) instantiated for an ISA with an unroll
-factor (elements per main-loop iteration), a number of accumulators and, for
-kernels that write an output, plain or non-temporal ("streaming") stores. Its
-name says all of that, XNNPACK style::
+factor (elements per main-loop iteration), a number of accumulators, for
+kernels that write an output plain or non-temporal ("streaming") stores, and
+for kernels that evaluate e^x the exponential (an entry of ``EXPS``). Its name
+says all of that, XNNPACK style::
 
     f32_raddextexp__avx2_p5_u64_acc2
     ^^^ ^^^^^^^^^^  ^^^^ ^^ ^^^ ^^^^
     dtype family    ISA  exp unroll accumulators
 
+Exponentials are named by their parts: ``rr1``/``rr2`` the Cody-Waite range
+reduction with one or two ln 2 constants, ``lutN`` a table of 2^(j/N) (absent:
+none), ``pK`` the degree of the polynomial, e.g.
+``f32_vscaleexpminusmax__avx512f_rr1_lut16_p2_u64``. ``p5`` alone is the
+paper's exponential (two constants, Dukhan & Ablavatski's degree-5
+coefficients), the library's default; every other polynomial is this
+project's minimax fit (``kernels/remez.py``).
+
 Adding a variant is adding one tuple to ``_PRESETS``; the build instantiates the
-family's template in ``csrc/templates`` for it.
+family's template in ``csrc/templates`` for it. Adding an exponential is adding
+an ``Exp`` to ``EXPS`` and regenerating ``csrc/exp_coefficients.h``
+(``python -m kernels.remez``).
 """
 
 from __future__ import annotations
@@ -21,6 +32,72 @@ ISAS = ("scalar", "avx2", "avx512f")
 """Every ISA the library knows, from the most portable to the widest."""
 
 VECTOR_LANES = {"scalar": 1, "avx2": 8, "avx512f": 16}
+
+
+@dataclass(frozen=True)
+class Exp:
+    """An exponential: e^z = 2^(n + j/N) e^t with n + j/N = z log2(e) rounded to
+    a multiple of 1/N (N = 2^table_bits table entries; 1: no table), t the
+    rest, reduced with `reductions` ln 2 constants, and e^t ~ 1 + c1 t + ... +
+    c_degree t^degree (coefficients "paper" or this project's "remez").
+
+    Its claims, which the tests check and ``python -m kernels.bench exp``
+    measures: max ULP error of e^z over z in [-87.3, 0] (three-pass, online)
+    and of ExtExp over |x| <= 2^16 (two-pass); and the tightest accuracy
+    contract (see kernels.contracts) softmax plans with its passes keep, per
+    kind of pass ("expminus": three-pass and online; "extexp": two-pass)."""
+
+    name: str
+    reductions: int
+    table_bits: int
+    degree: int
+    coefficients: str
+    max_ulp: tuple[float, float]  # (e^z for z <= 0, ExtExp)
+    rtol: tuple[float, float]  # (three-pass and online, two-pass)
+
+    @property
+    def table_size(self) -> int:
+        return 1 << self.table_bits
+
+
+def _exp(name: str, max_ulp: tuple[float, float], rtol: tuple[float, float]) -> Exp:
+    """An Exp from its name, rr<reductions>[_lut<N>]_p<degree> (p5: the paper's)."""
+    if name == "p5":
+        return Exp(name, 2, 0, 5, "paper", max_ulp, rtol)
+    reductions, *table, degree = name.split("_")
+    table_bits = int(table[0].removeprefix("lut")).bit_length() - 1 if table else 0
+    return Exp(name, int(reductions.removeprefix("rr")), table_bits, int(degree.removeprefix("p")),
+               "remez", max_ulp, rtol)
+
+
+DEFAULT_EXP = "p5"
+_ONE_CONSTANT_EXTEXP_ULP = 3100.0  # |m| (ln2 - ln2 rounded) grows to 1.8e-4 relative at |x| = 2^16
+EXPS = {
+    e.name: e
+    for e in (
+        _exp("p5", max_ulp=(2.0, 2.0), rtol=(1e-6, 1e-6)),
+        _exp("rr2_p5", max_ulp=(2.0, 2.0), rtol=(1e-6, 1e-6)),
+        _exp("rr2_p4", max_ulp=(43.0, 43.0), rtol=(1e-5, 1e-5)),
+        _exp("rr2_p3", max_ulp=(1350.0, 1350.0), rtol=(1e-3, 1e-3)),
+        _exp("rr1_p5", max_ulp=(5.0, _ONE_CONSTANT_EXTEXP_ULP), rtol=(1e-6, 1e-6)),
+        _exp("rr1_p4", max_ulp=(47.0, _ONE_CONSTANT_EXTEXP_ULP), rtol=(1e-5, 1e-5)),
+        _exp("rr1_p3", max_ulp=(1350.0, 3800.0), rtol=(1e-3, 1e-3)),
+        _exp("rr2_lut16_p3", max_ulp=(1.7, 1.7), rtol=(1e-6, 1e-6)),
+        _exp("rr2_lut32_p2", max_ulp=(2.7, 3.1), rtol=(1e-6, 1e-6)),
+        _exp("rr1_lut8_p3", max_ulp=(6.0, _ONE_CONSTANT_EXTEXP_ULP), rtol=(1e-6, 1e-6)),
+        _exp("rr1_lut16_p2", max_ulp=(12.0, _ONE_CONSTANT_EXTEXP_ULP), rtol=(1e-5, 1e-5)),
+        _exp("rr1_lut32_p2", max_ulp=(6.5, _ONE_CONSTANT_EXTEXP_ULP), rtol=(1e-6, 1e-6)),
+    )
+}
+"""Every exponential, the default first. Its claims are the measurements of
+``python -m kernels.bench exp`` (exhaustive ULP scans; softmax excess at 2^15
+and 2^26 on N(0, 10) and U(-1000, 1000), every algorithm and ISA) rounded up:
+a contract is claimed only where every measured excess stays below it with a
+margin (the closest: degree 4, 6.6e-6 against 1e-5 in the scalar plans;
+rr1_lut16_p2 measures 1.0e-6 and claims 1e-5; degree 3 measures 2e-4, so it
+keeps 1e-3 but not 1e-4).  One ln 2 constant costs ExtExp thousands of ULP at
+|x| = 2^16, yet softmax keeps 1e-6: the error |m| (ln2 - ln2 rounded) is
+nearly the same for every output near the maximum and cancels in the ratio."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +169,7 @@ class Variant:
     unroll: int
     accumulators: int = 1
     streaming: bool = False
+    exp: str = DEFAULT_EXP  # a key of EXPS, for families that use the exponential
 
     @property
     def name(self) -> str:
@@ -99,7 +177,7 @@ class Variant:
         base = fam.name.removesuffix("_guarded").removesuffix("_x2")
         parts = [f"f32_{base}__{self.isa}"]
         if fam.uses_exp:
-            parts.append("p5x2" if fam.double_work else "p5")
+            parts.append(self.exp + ("x2" if fam.double_work else ""))
         parts.append(f"u{self.unroll}")
         if fam.accumulators:
             parts.append(f"acc{self.accumulators}")
@@ -165,27 +243,51 @@ _SCALAR_PRESETS = {
 }
 
 
+EXP_FAMILIES = (
+    "raddexpminusmax",
+    "raddstoreexpminusmax",
+    "vscaleexpminusmax",
+    "raddexponline",
+    "raddextexp",
+    "vscaleextexp",
+    "vexpminus",
+    "vextexp",
+)
+"""Families instantiated with every exponential of EXPS: the passes of the four
+algorithms and the exp kernels the ULP scans run.  (The guarded two-pass
+passes, which rare rows take, and the doubled-work measurement keep p5.)"""
+
+
+def _exp_variants(exp: str) -> list[Variant]:
+    """The other exponentials' variants: the default shape only, plain stores
+    (each exponential in every shape would multiply the compile time; they
+    are the in-cache choices, where streaming stores do not pay)."""
+    return [default_variant(family, isa, exp) for family in EXP_FAMILIES for isa in ISAS]
+
+
 def _build_variants() -> tuple[Variant, ...]:
     out = []
     for family in _PRESETS:
         for isa in ISAS:
             shapes = _SCALAR_PRESETS[family] if isa == "scalar" else _PRESETS[family]
             out.extend(_expand(family, isa, shapes))
+    for exp in EXPS:
+        if exp != DEFAULT_EXP:
+            out.extend(_exp_variants(exp))
     names = [v.name for v in out]
     assert len(names) == len(set(names)), "duplicate variant names"
     return tuple(out)
 
 
-VARIANTS: tuple[Variant, ...] = _build_variants()
-BY_NAME = {v.name: v for v in VARIANTS}
 
-
-def variants(family: str | None = None, isa: str | None = None) -> list[Variant]:
-    """Registered variants, optionally of one family and/or ISA."""
+def variants(family: str | None = None, isa: str | None = None, exp: str | None = DEFAULT_EXP) -> list[Variant]:
+    """Registered variants, optionally of one family and/or ISA; of the default
+    exponential unless `exp` names another (None: every exponential)."""
     return [
         v
         for v in VARIANTS
         if (family is None or v.family == family) and (isa is None or v.isa == isa)
+        and (exp is None or v.exp == exp)
     ]
 
 
@@ -239,13 +341,19 @@ _DEFAULT_SHAPE = {
 }
 
 
-def default_variant(family: str, isa: str) -> Variant:
-    """The untuned default variant of a family on an ISA (plain stores)."""
+def default_variant(family: str, isa: str, exp: str = DEFAULT_EXP) -> Variant:
+    """The untuned default variant of a family on an ISA (plain stores), with
+    the default exponential or another one of EXPS."""
     if isa == "scalar":
         vectors, acc = (_SCALAR_PRESETS[family])[0]
     else:
         vectors, acc = _DEFAULT_SHAPE[family]
-    return Variant(family, isa, vectors * VECTOR_LANES[isa], acc)
+    return Variant(family, isa, vectors * VECTOR_LANES[isa], acc, exp=exp)
+
+
+# Built last: the other exponentials' variants take the default shapes above.
+VARIANTS: tuple[Variant, ...] = _build_variants()
+BY_NAME = {v.name: v for v in VARIANTS}
 
 
 # ------------------------------------------------------------ column kernels

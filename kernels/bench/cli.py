@@ -1,4 +1,4 @@
-"""python -m kernels.bench {sweep,report,tune}."""
+"""python -m kernels.bench {sweep,report,tune,exp}."""
 
 from __future__ import annotations
 
@@ -81,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--quick", action="store_true")
     tune.add_argument("--dry-run", action="store_true", help="measure and print, store nothing")
     tune.add_argument("--if-missing", action="store_true", help="do nothing if this CPU already has stored choices")
+
+    exp = sub.add_parser("exp", help="every exponential: ULP, softmax error, speed, contracts (see kernels.bench.expfamily)")
+    exp.add_argument("--isas", type=choice_list(registry.ISAS))
+    exp.add_argument("--exps", type=choice_list(list(registry.EXPS)))
+    exp.add_argument("--parts", type=choice_list(("ulp", "speed", "contracts", "accuracy")),
+                     help="default: all, in that order (contracts needs speed, measured now or in --into)")
+    exp.add_argument("--stride", type=int, help="ULP scans visit every stride-th float (default 1: exhaustive)")
+    exp.add_argument("--reps", type=int, default=11)
+    exp.add_argument("--quick", action="store_true", help="sampled scans, small sizes, few rounds")
+    exp.add_argument("--into", help="add the parts measured to this earlier results folder")
     return parser
 
 
@@ -93,6 +103,10 @@ def main(argv=None) -> int:
         return _sweep(args)
     if args.command == "report":
         return _report(args)
+    if args.command == "exp":
+        from . import expfamily
+
+        return expfamily.main(args)
     return _tune(args)
 
 

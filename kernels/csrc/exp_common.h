@@ -1,7 +1,9 @@
 /* The parts of the exp approximation that every ISA shares, written once
  * against the vector layer; each isa_*.h includes this after its basic
  * operations and before its exp-minus function (which differs between ISAs
- * only in how it rounds z*log2(e) and rebuilds 2^n). */
+ * only in how it rounds z*log2(e) and rebuilds 2^n).  The other exponentials
+ * of the exp family are in exp_family.h. */
+#include "exp_spec.h"
 
 /* t = z - n*ln2 with ln2 split in two floats (Cody-Waite): |t| <= ln2/2. */
 SOFTMAX_INLINE vf v_reduce_ln2(vf z, vf n) {

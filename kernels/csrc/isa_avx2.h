@@ -119,4 +119,39 @@ SOFTMAX_INLINE vf v_ldexp_nonpositive(vf p, vf d) { return _mm256_mul_ps(p, v_po
 /* acc + p * 2^d for integer-valued d <= 0. */
 SOFTMAX_INLINE vf v_add_ldexp(vf acc, vf p, vf d) { return _mm256_fmadd_ps(p, v_pow2_nonpositive(d), acc); }
 
+/* ---- the exp family's hooks (see exp_family.h) ---- */
+
+/* table[j] for j the low `bits` bits of each lane's pattern: a permute of the
+ * table in a register (8 entries), two and a blend on bit 3 (16), a gather
+ * where no permute holds the table (32). */
+SOFTMAX_INLINE vf v_lookup(const float* table, int bits, vf index) {
+    const __m256i j = _mm256_castps_si256(index);
+    if (bits == 3) return _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), j);
+    if (bits == 4) {
+        const vf low = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), j);
+        const vf high = _mm256_permutevar8x32_ps(_mm256_loadu_ps(table + 8), j);
+        return _mm256_blendv_ps(low, high, _mm256_castsi256_ps(_mm256_slli_epi32(j, 28)));
+    }
+    return _mm256_i32gather_ps(table, _mm256_and_si256(j, _mm256_set1_epi32((1 << bits) - 1)), 4);
+}
+
+/* p * 2^m for v_exp_round's m and biased; 0 where z < EXP_DENORMAL_CUTOFF
+ * (NaN stays).  2^m's bits are biased << (23 - b): the exponent field, and
+ * j << (23 - b), which the adjusted table entry turns into 2^(j/N)'s
+ * mantissa (XNNPACK's trick: one shift and one integer add).  Scaling by
+ * 2^m is exact, so no intermediate is denormal. */
+SOFTMAX_INLINE vf v_exp2_times_flush(const exp_spec_t* spec, vf p, vf m, vf biased, vf z) {
+    (void)m;
+    __m256i bits = _mm256_slli_epi32(_mm256_castps_si256(biased), 23 - spec->table_bits);
+    if (spec->table_bits) {
+        bits = _mm256_add_epi32(bits, _mm256_castps_si256(v_lookup(spec->table_minus_j, spec->table_bits, biased)));
+    }
+    const vf f = _mm256_mul_ps(_mm256_castsi256_ps(bits), p);
+    const vf underflow = _mm256_cmp_ps(z, _mm256_set1_ps(EXP_DENORMAL_CUTOFF), _CMP_LT_OQ);
+    return _mm256_andnot_ps(underflow, f);
+}
+
+SOFTMAX_INLINE vf v_floor(vf v) { return _mm256_floor_ps(v); }
+
+#include "exp_family.h"
 #include "isa_helpers.h"

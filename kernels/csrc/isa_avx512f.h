@@ -98,4 +98,32 @@ SOFTMAX_INLINE vf v_ldexp_nonpositive(vf p, vf d) { return _mm512_scalef_ps(p, d
 /* acc + p * 2^d for integer-valued d <= 0. */
 SOFTMAX_INLINE vf v_add_ldexp(vf acc, vf p, vf d) { return _mm512_add_ps(acc, _mm512_scalef_ps(p, d)); }
 
+/* ---- the exp family's hooks (see exp_family.h) ---- */
+
+/* table[j] for j the low `bits` bits of each lane's pattern: one permute of
+ * the table in registers (8 entries repeated in both halves, 16, or 32 in
+ * two registers), a gather beyond. */
+SOFTMAX_INLINE vf v_lookup(const float* table, int bits, vf index) {
+    const __m512i j = _mm512_castps_si512(index);
+    if (bits == 3) {
+        const __m256d eight = _mm256_castps_pd(_mm256_loadu_ps(table));
+        return _mm512_permutexvar_ps(j, _mm512_castpd_ps(_mm512_broadcast_f64x4(eight)));
+    }
+    if (bits == 4) return _mm512_permutexvar_ps(j, _mm512_loadu_ps(table));
+    if (bits == 5) return _mm512_permutex2var_ps(_mm512_loadu_ps(table), j, _mm512_loadu_ps(table + 16));
+    return _mm512_i32gather_ps(_mm512_and_si512(j, _mm512_set1_epi32((1 << bits) - 1)), table, 4);
+}
+
+/* p * 2^m for v_exp_round's m; 0 where z < EXP_DENORMAL_CUTOFF (NaN stays):
+ * p times the table's 2^(j/N), then VSCALEFPS, which multiplies by
+ * 2^floor(m) exactly. */
+SOFTMAX_INLINE vf v_exp2_times_flush(const exp_spec_t* spec, vf p, vf m, vf biased, vf z) {
+    if (spec->table_bits) p = _mm512_mul_ps(p, v_lookup(spec->table, spec->table_bits, biased));
+    const vmask normal = _mm512_cmp_ps_mask(z, _mm512_set1_ps(EXP_DENORMAL_CUTOFF), _CMP_NLT_UQ);
+    return _mm512_maskz_scalef_ps(normal, p, m);
+}
+
+SOFTMAX_INLINE vf v_floor(vf v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+
+#include "exp_family.h"
 #include "isa_helpers.h"

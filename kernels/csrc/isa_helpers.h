@@ -38,12 +38,14 @@ SOFTMAX_INLINE vf v_tree_max(vf* v, int count) {
     return v[0];
 }
 
-/* (p * scale_m) * 2^(n + scale_e) for ExtExp(x) = p * 2^n. */
-SOFTMAX_INLINE vf v_scaled_extexp(vf x, vf scale_m, vf scale_e) {
+/* (p * scale_m) * 2^(n + scale_e) for ExtExp(x) = p * 2^n (the exponential spec). */
+SOFTMAX_INLINE vf v_scaled_extexp_with(const exp_spec_t* spec, vf x, vf scale_m, vf scale_e) {
     vf e;
-    const vf p = v_extexp_times(x, scale_m, &e);
+    const vf p = v_extexp_times_with(spec, x, scale_m, &e);
     return v_ldexp_nonpositive(p, v_add(e, scale_e));
 }
+
+SOFTMAX_INLINE vf v_scaled_extexp(vf x, vf scale_m, vf scale_e) { return v_scaled_extexp_with(&exp_p5, x, scale_m, scale_e); }
 
 /* ---- two-pass: a per-lane running sum run_m * 2^run_e (run_m in double) ---- */
 
@@ -88,13 +90,14 @@ SOFTMAX_INLINE extexp_sum_t v_extexp_finish(vd run_m, vf run_e) {
     return total;
 }
 
-/* ---- online softmax: a per-lane running max run_m and sum run_d of e^(x - run_m) ---- */
+/* ---- online softmax: a per-lane running max run_m and sum run_d of e^(x - run_m) ----
+ * (e^ with the exponential spec; the functions without _with use p5) */
 
 /* Raises the lanes' maxima to new_m (>= run_m), rescaling their sums by
  * e^(old - new); skipped when no lane grows. */
-SOFTMAX_INLINE void v_online_raise(vd* run_d, vf* run_m, vf new_m) {
+SOFTMAX_INLINE void v_online_raise_with(const exp_spec_t* spec, vd* run_d, vf* run_m, vf new_m) {
     if (v_any_gt(new_m, *run_m)) {
-        *run_d = vd_mul(*run_d, v_expminus(v_sub(*run_m, new_m)));
+        *run_d = vd_mul(*run_d, v_expminus_with(spec, v_sub(*run_m, new_m)));
         *run_m = new_m;
     }
 }
@@ -102,20 +105,26 @@ SOFTMAX_INLINE void v_online_raise(vd* run_d, vf* run_m, vf new_m) {
 /* Adds a tile of inputs x[j]: one running-max update per tile (Milakov &
  * Gimelshein's online normalizer, blocked by the register tile), then
  * e^(x - max) summed pairwise. */
-SOFTMAX_INLINE void v_online_accumulate(vd* run_d, vf* run_m, vf* x, int count) {
+SOFTMAX_INLINE void v_online_accumulate_with(const exp_spec_t* spec, vd* run_d, vf* run_m, vf* x, int count) {
     vf maxima[16];
     SOFTMAX_UNROLL for (int j = 0; j < count; j++) maxima[j] = x[j];
-    v_online_raise(run_d, run_m, v_max(*run_m, v_tree_max(maxima, count)));
-    SOFTMAX_UNROLL for (int j = 0; j < count; j++) x[j] = v_expminus(v_sub(x[j], *run_m));
+    v_online_raise_with(spec, run_d, run_m, v_max(*run_m, v_tree_max(maxima, count)));
+    SOFTMAX_UNROLL for (int j = 0; j < count; j++) x[j] = v_expminus_with(spec, v_sub(x[j], *run_m));
     *run_d = vd_add(*run_d, v_tree_sum(x, count));
 }
 
 /* Folds the lanes into (max, sum of e^(x - max)). */
-SOFTMAX_INLINE online_sum_t v_online_finish(vd run_d, vf run_m) {
+SOFTMAX_INLINE online_sum_t v_online_finish_with(const exp_spec_t* spec, vd run_d, vf run_m) {
     const float max = v_hmax(run_m);
     double d[VLEN];
-    vd_store(d, vd_mul(run_d, v_expminus(v_sub(run_m, v_set1(max)))));
+    vd_store(d, vd_mul(run_d, v_expminus_with(spec, v_sub(run_m, v_set1(max)))));
     online_sum_t total = {max, 0.0};
     for (int lane = 0; lane < VLEN; lane++) total.sum += d[lane];
     return total;
 }
+
+SOFTMAX_INLINE void v_online_raise(vd* run_d, vf* run_m, vf new_m) { v_online_raise_with(&exp_p5, run_d, run_m, new_m); }
+SOFTMAX_INLINE void v_online_accumulate(vd* run_d, vf* run_m, vf* x, int count) {
+    v_online_accumulate_with(&exp_p5, run_d, run_m, x, count);
+}
+SOFTMAX_INLINE online_sum_t v_online_finish(vd run_d, vf run_m) { return v_online_finish_with(&exp_p5, run_d, run_m); }

@@ -73,4 +73,25 @@ SOFTMAX_INLINE vf v_ldexp_nonpositive(vf p, vf d) { return p * v_pow2_nonpositiv
 /* acc + p * 2^d for integer-valued d <= 0. */
 SOFTMAX_INLINE vf v_add_ldexp(vf acc, vf p, vf d) { return fmaf(p, v_pow2_nonpositive(d), acc); }
 
+/* ---- the exp family's hooks (see exp_family.h), the vector ones' reference ---- */
+
+/* table[j] for j the low `bits` bits of index's pattern. */
+SOFTMAX_INLINE vf v_lookup(const float* table, int bits, vf index) {
+    return table[bits_of(index) & ((1u << bits) - 1u)];
+}
+
+/* p * 2^m for v_exp_round's m and biased; 0 where z < EXP_DENORMAL_CUTOFF
+ * (NaN stays): 2^m's bits are biased << (23 - b) plus the adjusted table
+ * entry, as in the AVX2 layer. */
+SOFTMAX_INLINE vf v_exp2_times_flush(const exp_spec_t* spec, vf p, vf m, vf biased, vf z) {
+    (void)m;
+    uint32_t bits = bits_of(biased) << (23 - spec->table_bits);
+    if (spec->table_bits) bits += bits_of(v_lookup(spec->table_minus_j, spec->table_bits, biased));
+    const float f = float_of(bits) * p;
+    return z < EXP_DENORMAL_CUTOFF ? 0.0f : f;
+}
+
+SOFTMAX_INLINE vf v_floor(vf v) { return floorf(v); }
+
+#include "exp_family.h"
 #include "isa_helpers.h"

@@ -5,3 +5,5 @@
 #undef STREAM
 #undef GUARDED
 #undef VECS
+#undef EXP_VARIANT
+#undef EXP_SPEC

@@ -14,6 +14,11 @@
 #ifndef GUARDED
 #define GUARDED 0
 #endif
+/* The exponential: an entry of kernels/registry.py EXPS (exp_coefficients.h). */
+#ifndef EXP_VARIANT
+#define EXP_VARIANT p5
+#endif
+#define EXP_SPEC (&SOFTMAX_CAT2(exp_, EXP_VARIANT))
 #define VECS (UNROLL / VLEN)
 #if VECS % ACC != 0
 #error "ACC must divide UNROLL / VLEN"

@@ -9,9 +9,9 @@
 #define DOUBLE_WORK 0
 #endif
 #if DOUBLE_WORK
-#define TERM(z) v_mul(v_add(v_expminus(z), v_expminus(v_mul((z), vnudge))), vhalf)
+#define TERM(z) v_mul(v_add(v_expminus_with(EXP_SPEC, z), v_expminus_with(EXP_SPEC, v_mul((z), vnudge))), vhalf)
 #else
-#define TERM(z) v_expminus(z)
+#define TERM(z) v_expminus_with(EXP_SPEC, z)
 #endif
 
 double KERNEL_NAME(size_t n, const float* x, float max) {

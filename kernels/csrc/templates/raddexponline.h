@@ -13,19 +13,19 @@ online_sum_t KERNEL_NAME(size_t n, const float* x) {
     for (; n >= UNROLL; n -= UNROLL, x += UNROLL) {
         vf v[VECS];
         SOFTMAX_UNROLL for (int j = 0; j < VECS; j++) v[j] = v_load(x + j * VLEN);
-        v_online_accumulate(&run_d, &run_m, v, VECS);
+        v_online_accumulate_with(EXP_SPEC, &run_d, &run_m, v, VECS);
     }
     for (; n >= VLEN; n -= VLEN, x += VLEN) {
         vf v = v_load(x);
-        v_online_accumulate(&run_d, &run_m, &v, 1);
+        v_online_accumulate_with(EXP_SPEC, &run_d, &run_m, &v, 1);
     }
     if (n != 0) {
         /* Lanes past the end read -inf, which adds e^-inf = 0. */
         const vmask tail = v_first(n);
         vf v = v_select(tail, v_load_first(x, tail), v_set1(-INFINITY));
-        v_online_accumulate(&run_d, &run_m, &v, 1);
+        v_online_accumulate_with(EXP_SPEC, &run_d, &run_m, &v, 1);
     }
-    return v_online_finish(run_d, run_m);
+    return v_online_finish_with(EXP_SPEC, run_d, run_m);
 }
 
 #include "epilogue.h"

@@ -23,17 +23,17 @@ extexp_sum_t KERNEL_NAME(size_t n, const float* x) {
     vf run_e = v_set1(-FLT_MAX);
     for (; n >= UNROLL; n -= UNROLL, x += UNROLL) {
         vf p[VECS], e[VECS];
-        SOFTMAX_UNROLL for (int j = 0; j < VECS; j++) p[j] = v_extexp(ARGUMENT(v_load(x + j * VLEN)), &e[j]);
+        SOFTMAX_UNROLL for (int j = 0; j < VECS; j++) p[j] = v_extexp_with(EXP_SPEC, ARGUMENT(v_load(x + j * VLEN)), &e[j]);
         v_extexp_accumulate(&run_m, &run_e, p, e, VECS);
     }
     for (; n >= VLEN; n -= VLEN, x += VLEN) {
-        vf e, p = v_extexp(ARGUMENT(v_load(x)), &e);
+        vf e, p = v_extexp_with(EXP_SPEC, ARGUMENT(v_load(x)), &e);
         v_extexp_accumulate(&run_m, &run_e, &p, &e, 1);
     }
     if (n != 0) {
         /* Lanes past the end add 0 at the running exponent. */
         const vmask tail = v_first(n);
-        vf e, p = v_extexp(ARGUMENT(v_load_first(x, tail)), &e);
+        vf e, p = v_extexp_with(EXP_SPEC, ARGUMENT(v_load_first(x, tail)), &e);
         p = v_select(tail, p, v_zero());
         e = v_select(tail, e, run_e);
         v_extexp_accumulate(&run_m, &run_e, &p, &e, 1);

@@ -3,7 +3,7 @@
 #include "prologue.h"
 
 void KERNEL_NAME(size_t n, const float* x, float* y) {
-#define MAP(v) v_expminus(v)
+#define MAP(v) v_expminus_with(EXP_SPEC, v)
 #include "map_body.h"
 #undef MAP
 }

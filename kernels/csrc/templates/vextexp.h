@@ -5,13 +5,13 @@
 void KERNEL_NAME(size_t n, const float* x, float* m, float* e) {
     for (; n >= VLEN; n -= VLEN, x += VLEN, m += VLEN, e += VLEN) {
         vf exponent;
-        v_store(m, v_extexp(v_load(x), &exponent));
+        v_store(m, v_extexp_with(EXP_SPEC, v_load(x), &exponent));
         v_store(e, exponent);
     }
     if (n != 0) {
         const vmask tail = v_first(n);
         vf exponent;
-        v_store_first(m, v_extexp(v_load_first(x, tail), &exponent), tail);
+        v_store_first(m, v_extexp_with(EXP_SPEC, v_load_first(x, tail), &exponent), tail);
         v_store_first(e, exponent, tail);
     }
 }

@@ -5,7 +5,7 @@
 void KERNEL_NAME(size_t n, const float* x, float* y, float max, float scale) {
     const vf vmax = v_set1(max);
     const vf vscale = v_set1(scale);
-#define MAP(v) v_expminus_times(v_sub((v), vmax), vscale)
+#define MAP(v) v_expminus_times_with(EXP_SPEC, v_sub((v), vmax), vscale)
 #include "map_body.h"
 #undef MAP
 }

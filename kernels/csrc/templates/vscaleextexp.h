@@ -15,7 +15,7 @@ void KERNEL_NAME(size_t n, const float* x, float* y, float scale_m, float scale_
 #endif
     const vf vscale_m = v_set1(scale_m);
     const vf vscale_e = v_set1(scale_e);
-#define MAP(v) v_scaled_extexp(ARGUMENT(v), vscale_m, vscale_e)
+#define MAP(v) v_scaled_extexp_with(EXP_SPEC, ARGUMENT(v), vscale_m, vscale_e)
 #include "map_body.h"
 #undef MAP
 #undef ARGUMENT

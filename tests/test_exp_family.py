@@ -1,0 +1,209 @@
+"""Every exponential of the exp family (kernels.registry.EXPS) on every ISA:
+its ULP claims over sampled float32 domains, bit-for-bit agreement of the
+vector kernels with the scalar reference, the special values, and softmax
+plans built with it inside the accuracy contract it claims, at sizes around
+its tiles and on the non-finite rule. `python -m kernels.bench exp` runs the
+exhaustive scans."""
+
+import struct
+
+import numpy as np
+import pytest
+from conftest import ISA_PARAMS, RUNNABLE, assert_softmax_close
+
+import kernels
+from kernels import build, contracts, registry
+from kernels.bench import expfamily
+
+EXPS = list(registry.EXPS)
+EXPMINUS_STRIDE = 61  # prime, so every mantissa residue is visited
+EXTEXP_STRIDE = 127
+
+
+def bits(f):
+    return struct.unpack("<I", struct.pack("<f", f))[0]
+
+
+@pytest.fixture(params=ISA_PARAMS)
+def isa(request):
+    return request.param
+
+
+def names(family, isa):
+    return [registry.default_variant(family, isa, e).name for e in EXPS]
+
+
+# ------------------------------------------------------------------ registry
+
+
+def test_exp_names_spell_their_parts():
+    for exp in registry.EXPS.values():
+        if exp.coefficients == "paper":
+            assert (exp.name, exp.reductions, exp.table_bits, exp.degree) == ("p5", 2, 0, 5)
+            continue
+        table = f"_lut{exp.table_size}" if exp.table_bits else ""
+        assert exp.name == f"rr{exp.reductions}{table}_p{exp.degree}"
+
+
+def test_every_exp_has_every_exp_family_on_every_isa():
+    for exp in EXPS:
+        for family in registry.EXP_FAMILIES:
+            for isa in registry.ISAS:
+                assert registry.default_variant(family, isa, exp).name in registry.BY_NAME
+
+
+def test_variants_default_to_the_paper_exponential():
+    """Callers that enumerate shapes (tune, sweep, the kernel tests) keep
+    seeing p5 only; exp=None lists every exponential."""
+    assert {v.exp for v in registry.variants()} == {registry.DEFAULT_EXP}
+    assert {v.exp for v in registry.variants(exp=None)} == set(EXPS)
+    assert registry.default_variant("raddextexp", "avx2").name == "f32_raddextexp__avx2_p5_u32"
+
+
+# ----------------------------------------------------------------------- ULP
+
+
+def test_expminus_within_claimed_ulp(isa):
+    stats = build.load().expminus_ulp_scan_many(names("vexpminus", isa), bits(-0.0),
+                                                bits(expfamily.EXPMINUS_DOMAIN[1]), EXPMINUS_STRIDE)
+    for exp, s in zip(EXPS, stats):
+        assert s["count"] > 1_000_000_000 // EXPMINUS_STRIDE
+        assert s["max_ulp"] <= registry.EXPS[exp].max_ulp[0], (exp, s)
+
+
+@pytest.mark.parametrize("sign", [1, -1], ids=["positive", "negative"])
+def test_extexp_within_claimed_ulp(isa, sign):
+    stats = build.load().extexp_ulp_scan_many(names("vextexp", isa), bits(sign * 0.0), bits(sign * 2.0**16),
+                                              EXTEXP_STRIDE)
+    for exp, s in zip(EXPS, stats):
+        assert s["max_ulp"] <= registry.EXPS[exp].max_ulp[1], (exp, s)
+
+
+def test_many_kernel_scans_agree_with_the_single_scans():
+    """The shared-reference scans of the benchmark compute driver.c's statistics."""
+    core = build.load()
+    isa = RUNNABLE[-1]
+    chosen = ["p5", "rr1_p3", "rr2_lut16_p3"]
+    exp_names = [registry.default_variant("vexpminus", isa, e).name for e in chosen]
+    lo, hi = bits(-0.0), bits(-87.0)
+    assert core.expminus_ulp_scan_many(exp_names, lo, hi, 4099) == [
+        core.expminus_ulp_scan(n, lo, hi, 4099) for n in exp_names]
+    ext_names = [registry.default_variant("vextexp", isa, e).name for e in chosen]
+    lo, hi = bits(-0.0), bits(-60000.0)
+    assert core.extexp_ulp_scan_many(ext_names, lo, hi, 4099) == [
+        core.extexp_ulp_scan(n, lo, hi, 4099) for n in ext_names]
+
+
+# ------------------------------------------------- vector = scalar reference
+
+
+def evaluate(exp, isa, z, x):
+    y, m, e = np.empty_like(z), np.empty_like(x), np.empty_like(x)
+    kernels.get_kernel(registry.default_variant("vexpminus", isa, exp))(z, y)
+    kernels.get_kernel(registry.default_variant("vextexp", isa, exp))(x, m, e)
+    return y, m, e
+
+
+@pytest.mark.parametrize("exp", EXPS)
+def test_vector_kernels_equal_the_scalar_reference_bit_for_bit(exp, rng):
+    """Every ISA evaluates the same float operations (a magic-bias FMA, the
+    same reductions and Horner chain, exact scaling by 2^m), so the vector
+    exponentials are the scalar ones to 0 ULP; p5 on AVX-512 rounds z log2(e)
+    with VRNDSCALEPS of the rounded product, as before the exp family, and
+    differs at rare ties, so it is held to its 2 ULP instead."""
+    z = np.concatenate([-rng.uniform(0, 90, 20_000), -rng.uniform(86, 88, 2_000), [-0.0, 0.0]]).astype(np.float32)
+    x = np.concatenate([rng.uniform(-65536, 65536, 20_000), rng.uniform(-90, 90, 2_000)]).astype(np.float32)
+    scalar = evaluate(exp, "scalar", z, x)
+    for isa in RUNNABLE[1:]:
+        vector = evaluate(exp, isa, z, x)
+        if exp == "p5" and isa == "avx512f":
+            continue  # covered by tests/test_exp.py (its ULP bound) like before
+        for a, b in zip(scalar, vector):
+            np.testing.assert_array_equal(a, b, err_msg=f"{exp} on {isa}")
+
+
+@pytest.mark.parametrize("exp", EXPS)
+def test_special_values(exp, isa):
+    z = np.array([0, -0.0, -np.inf, np.nan, -87.5, -100, -3e38], np.float32)
+    x = np.array([0, np.nan, -np.inf], np.float32)
+    y, m, e = evaluate(exp, isa, z, x)
+    assert y[0] == 1.0 and y[1] == 1.0, "e^0 must be 1 exactly (three-pass relies on it)"
+    assert np.isnan(y[3]) and np.all(y[[2, 4, 5, 6]] == 0.0), y
+    assert m[0] == 1.0 and e[0] == 0.0 and np.isnan(m[1])
+
+
+# --------------------------------------------------------- softmax contracts
+
+
+def plan_with(exp, algorithm, isa):
+    return expfamily.plan(algorithm, isa, exp)
+
+
+def sizes_around(p):
+    tile = max(v.tile for v in p.passes)
+    return sorted({1, 2, 3, tile - 1, tile, tile + 1, 2 * tile + 3, 1000, 4099, 65_536 + 33})
+
+
+@pytest.mark.parametrize("algorithm", registry.ALGORITHMS)
+@pytest.mark.parametrize("exp", EXPS)
+def test_softmax_keeps_the_claimed_contract(exp, algorithm, isa, rng):
+    p = plan_with(exp, algorithm, isa)
+    rtol = expfamily.claimed_rtol(exp, algorithm)
+    for n in sizes_around(p):
+        for x in (rng.normal(0, 10, n), rng.uniform(-1000, 1000, n), rng.uniform(1e4, 1e4 + 50, n)):
+            x = x.astype(np.float32)
+            assert_softmax_close(p(x), x, algorithm, rtol=rtol)
+
+
+@pytest.mark.parametrize("algorithm", registry.ALGORITHMS)
+@pytest.mark.parametrize("exp", EXPS)
+def test_softmax_non_finite_rule(exp, algorithm, isa):
+    """scipy's rule, as with p5: NaN or +inf (or only -inf) make the row NaN;
+    -inf elsewhere gives 0; and finite huge magnitudes stay exact."""
+    p = plan_with(exp, algorithm, isa)
+    rows = np.array([[1, 2, np.nan, 3], [1, np.inf, 2, 3], [-np.inf] * 4, [0, -np.inf, 1, -np.inf],
+                     [3e38, -3e38, 0, 3e38], [1e30, 1e30 - 2e23, -1, 0]], np.float32)
+    assert_softmax_close(p(rows), rows, algorithm, rtol=expfamily.claimed_rtol(exp, algorithm))
+
+
+# ------------------------------------------------------------------ contracts
+
+
+def test_contract_excess_of_the_exact_result_is_zero_and_grows_with_error(rng):
+    x = rng.normal(0, 10, 1000).astype(np.float32)
+    exact = contracts.reference(x)
+    assert contracts.excess(exact, x, "two-pass") == 0.0
+    assert contracts.excess(exact * (1 + 3e-5), x, "two-pass") == pytest.approx(3e-5, rel=1e-6)
+    # three-pass results may also carry x - max's rounding: |x - max| 2^-24 is forgiven
+    spread = np.abs(x.astype(np.float64) - x.max()) * 2.0**-24
+    assert contracts.excess(exact * (1 + spread), x, "online") <= 1e-12
+    assert contracts.tightest(2e-6) == 1e-5 and contracts.tightest(2.0) is None
+
+
+# ------------------------------------------------------------ the benchmark
+
+
+def test_bench_exp_end_to_end(tmp_path, monkeypatch):
+    """Every part on two exponentials at tiny sizes: the JSON, the tables and
+    the Pareto figure (speed itself is measured by the benchmark, not here)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from kernels.bench import cli
+
+    args = cli.build_parser().parse_args(["exp", "--quick", "--exps", "p5,rr1_p3", "--isas", RUNNABLE[-1]])
+    assert args.command == "exp" and args.exps == ["p5", "rr1_p3"]
+    config = expfamily.ExpConfig(isas=[RUNNABLE[-1]], exps=["p5", "rr1_p3"], stride=1 << 20, accuracy_sizes=[1000],
+                                 speed_sizes={"L1": 4096, "in-cache": 8192}, reps=2, target_ms=0.05)
+    folder = expfamily.run(config, into=tmp_path / "exp", log=lambda m: None)
+    data = expfamily.load(folder)
+    assert {"clock", "ulp", "speed", "contract_plans", "contract_speed", "accuracy"} <= set(data)
+    table = expfamily.exp_table(data, RUNNABLE[-1])
+    assert list(table["exp"]) == EXPS and table.loc[table["exp"] == "p5", "ULP e^z"].iloc[0] <= 2.0
+    winners = expfamily.pass_winners(data, RUNNABLE[-1])
+    assert set(winners.loc[winners["contract"] == 1e-6, "raddextexp"]) <= {"p5"}  # rr1_p3 claims only 1e-3
+    assert set(winners.loc[winners["contract"] == 1e-3, "raddextexp"]) <= {"p5", "rr1_p3"}
+    assert len(expfamily.contract_table(data, RUNNABLE[-1])) == len(contracts.CONTRACTS) * len(registry.ALGORITHMS)
+    fig, _ = expfamily.pareto(data, RUNNABLE[-1])
+    fig.savefig(tmp_path / "pareto.png")
+    assert "pass winners" in expfamily.render(data)
