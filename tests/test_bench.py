@@ -530,7 +530,7 @@ def test_tune_stores_choices_that_softmax_uses(tmp_path, monkeypatch):
         assert cli.main(argv) == 0
         stored = json.loads((tmp_path / "tuned.json").read_text())["choices"][isa]["two-pass"]
         assert set(stored) == {"in-cache", "out-of-cache"}
-        for size_class, n in (("in-cache", 1000), ("out-of-cache", 1 << 24)):
+        for size_class, n in (("in-cache", 1000), ("out-of-cache", 2 * tuning.in_cache_row_limit())):
             assert tuning.size_class(n) == size_class
             plan = kernels.api.plan_for("two-pass", isa, n)
             assert {v.family: v.name for v in plan.passes} == stored[size_class]
