@@ -70,8 +70,10 @@ class SweepConfig:
 
 
 def row_input(n: int, seed: int) -> np.ndarray:
-    """The benchmark input: uniform in [-10, 10) (the kernels are branch-free,
-    so speed does not depend on the values)."""
+    """The benchmark input: uniform in [-10, 10).  The two-pass and online
+    pass-1 kernels branch on the data (a rescale when a lane's exponent or
+    maximum grows); `python -m kernels.bench adversarial` times the rows
+    that make them branch most."""
     return np.random.default_rng(seed).uniform(-10, 10, n).astype(np.float32)
 
 
