@@ -129,7 +129,8 @@ def softmax_reference(x: np.ndarray) -> SoftmaxReference:
 
 def _edges_close(batch, expected: float, rtol: float) -> None:
     per_call = batch.edge_sum / batch.calls
-    if not abs(per_call - expected) <= rtol * abs(expected):
+    # outputs below 1e-30 may be flushed to 0 (the library's contract)
+    if not abs(per_call - expected) <= rtol * abs(expected) + 2e-30:
         raise BenchmarkError(f"output[0] + output[-1] average {per_call!r} over {batch.calls} calls, expected "
                              f"{expected!r}: a call skipped its work or wrote garbage")
 
