@@ -231,13 +231,17 @@ def test_the_heatmap_writes_every_value_and_frames_the_misses():
     table = shapes.grid_table(grid_samples(), peer_label(TORCH))
     fig, ax = plt.subplots()
     image = shapes.heatmap(ax, table, minimum=1.3, title="auto vs torch")
-    fig.colorbar(image, ax=ax)
+    shapes.colorbar(fig, image, ax)
     fig.canvas.draw()
     written = sorted(t.get_text() for t in ax.texts)
     assert written == sorted(f"{v:.2f}" for v in table.to_numpy().ravel() if np.isfinite(v))
     frames = [p for p in ax.patches if isinstance(p, Rectangle)]
     assert len(frames) == int((table.to_numpy() < 1.3).sum())  # 1.00 and 1.10
     assert image.norm.vmin == pytest.approx(1 / image.norm.vmax)  # centred on 1
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    shapes.heatmap(ax, table, minimum=1.3, min_elements=4096)  # 1 x 128 (1.00) is below the target's size
+    assert len([p for p in ax.patches if isinstance(p, Rectangle)]) == 1
     plt.close(fig)
 
 

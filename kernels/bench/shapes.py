@@ -22,7 +22,8 @@ A peer that is not installed, or a name that is no peer, is skipped and the
 report says so.
 
 For a chapter: `run(config) -> folder`, `load(folder)`, `grid_table(samples,
-against)`, `heatmap(ax, table)`, `targets(samples)` and `render(run)`.
+against)`, `heatmap(ax, table)` and `colorbar`, `choice_table`,
+`scaling_table`, `targets(samples)` and `render(run)`.
 """
 
 from __future__ import annotations
@@ -523,12 +524,13 @@ def render(run: ShapesRun) -> str:
 
 
 def heatmap(ax, table: pd.DataFrame, minimum: float | None = None, limit: float | None = None,
-            cmap: str = "RdBu", title: str | None = None):
+            cmap: str = "RdBu", title: str | None = None, min_elements: int = 0):
     """Draws a speedup grid (rows x n, e.g. from `grid_table`) on ax: colours
     on a log scale centred on 1 (blue: auto faster, red: slower; symmetric
     from 1/limit to limit, default the grid's largest deviation), every
-    value written in its cell, and cells below `minimum` marked with a
-    frame.  Returns the image (for a colorbar)."""
+    value written in its cell, and cells below `minimum` (among those with
+    rows * n >= min_elements, as in `Target`) marked with a frame.  Returns
+    the image, for `colorbar`."""
     from matplotlib.colors import LogNorm
     from matplotlib.patches import Rectangle
 
@@ -546,7 +548,7 @@ def heatmap(ax, table: pd.DataFrame, minimum: float | None = None, limit: float 
             strong = abs(np.log(value)) > 0.6 * np.log(limit)
             ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
                     color="white" if strong else "black")
-            if minimum is not None and value < minimum:
+            if minimum is not None and value < minimum and table.index[i] * table.columns[j] >= min_elements:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=2))
     ax.set_xticks(range(values.shape[1]), [_size_text(n) for n in table.columns])
     ax.set_yticks(range(values.shape[0]), [str(r) for r in table.index])
@@ -555,6 +557,19 @@ def heatmap(ax, table: pd.DataFrame, minimum: float | None = None, limit: float 
     if title:
         ax.set_title(title)
     return image
+
+
+def colorbar(fig, image, ax, label: str = "speedup (x)"):
+    """A colorbar for `heatmap` with plain speedup ticks (0.5, 1, 2, ...)."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    bar = fig.colorbar(image, ax=ax, label=label)
+    lo, hi = image.norm.vmin, image.norm.vmax
+    ticks = [t for t in (0.25, 0.33, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 4) if lo <= t <= hi]
+    bar.ax.yaxis.set_major_locator(FixedLocator(ticks))
+    bar.ax.yaxis.set_minor_locator(NullLocator())
+    bar.ax.set_yticklabels([f"{t:g}" for t in ticks])
+    return bar
 
 
 def _size_text(n: int) -> str:
