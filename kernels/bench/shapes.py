@@ -474,6 +474,14 @@ def _format_table(table: pd.DataFrame, target: Target | None = None) -> str:
     return text.to_string()
 
 
+def _legend(target: Target | None) -> str:
+    """What the '*' of a grid means, e.g. " (* below 1.3x at rows * n >= 4096)"."""
+    if target is None:
+        return ""
+    where = f" at rows * n >= {target.min_elements}" if target.min_elements else ""
+    return f" (* below {target.minimum}x{where})"
+
+
 def _target_of(against: str, base: str) -> Target | None:
     """The grid-wide target a comparison is held to, if any."""
     return next((t for t in TARGETS if (t.against, t.base) == (against, base) and t.only is None), None)
@@ -501,9 +509,7 @@ def render(run: ShapesRun) -> str:
             out += ["", f"## {title}: not measured"]
             continue
         target = _target_of(against, base)
-        mark = f" (* below {target.minimum}x" + (f" at rows * n >= {target.min_elements})" if target.min_elements
-                                                 else ")") if target else ""
-        out += ["", f"## Speedup of {title}{mark}", _format_table(grid_table(s, against, base), target)]
+        out += ["", f"## Speedup of {title}{_legend(target)}", _format_table(grid_table(s, against, base), target)]
     if "runs" in s.columns:
         for threads in (t for t in THREADS if len(choice_table(s, t))):
             out += ["", f"## What auto runs / the fastest explicit algorithm by median ({threads_text(threads)}; "
