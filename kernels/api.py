@@ -283,6 +283,8 @@ def forget_plans() -> None:
     (after new tuned choices, after changing a variable, or in tests)."""
     _plans_by_request.clear()
     _resolved.clear()
+    if _remembered_call is not _nothing_remembered:
+        build.load().forget_calls()
     _isa_from_environment.cache_clear()
     _threads_from_environment.cache_clear()
 
@@ -381,6 +383,13 @@ def softmax(x, *, axis=-1, algorithm: str = AUTO, isa: str | None = None, thread
     Outputs below the smallest normal float (1.2e-38) may be flushed to 0.
     The GIL is released for the whole computation.
     """
+    y = _remembered_call(x, out, axis, algorithm, isa, threads)  # a call seen before: matched and run in C
+    return y if y is not None else _softmax(x, axis, algorithm, isa, threads, out)
+
+
+def _softmax(x, axis, algorithm: str, isa: str | None, threads, out) -> np.ndarray:
+    """softmax, for calls not remembered in C: checks the arguments, resolves
+    (and remembers) the plan, runs it."""
     if type(axis) is not int or (threads is not None and type(threads) is not int):
         # 1.0 and True would find the entries of 1 below: check them first
         axis = _integer_axis(axis)
@@ -390,7 +399,26 @@ def softmax(x, *, axis=-1, algorithm: str = AUTO, isa: str | None = None, thread
     except (KeyError, AttributeError, TypeError):
         plan, dim = resolve(x, axis, algorithm, isa, threads)
     y = plan._call_fast(x, out, dim)  # the common case, checked in C
-    return y if y is not None else plan._call_general(x, out, dim)
+    if y is None:
+        return plan._call_general(x, out, dim)
+    _remember(x.shape, axis, algorithm, isa, threads, plan, dim)  # what the fast path takes, only
+    return y
+
+
+def _nothing_remembered(x, out, axis, algorithm, isa, threads) -> None:
+    return None
+
+
+_remembered_call = _nothing_remembered  # the kernels' remembered_call, once they are loaded
+
+
+def _remember(shape, axis, algorithm, isa, threads, plan: Plan, dim: int) -> None:
+    """Lets the next softmax call with this shape and these arguments skip
+    the Python checks and look-ups (see remember_call in kernels/_core.pyx)."""
+    global _remembered_call
+    core = build.load()
+    _remembered_call = core.remembered_call
+    core.remember_call(shape, axis, algorithm, isa, threads, plan._plan, dim)
 
 
 def _prepare(x, out):

@@ -29,9 +29,11 @@ from .. import api, build, registry, tuning
 NO_MINIMUM = tuning.ThreadPolicy(0, 0)
 
 
-def interleaved(cases: dict, rounds: int, batch_seconds: float = 0.02) -> dict[str, float]:
-    """Median nanoseconds per call of each case: a function run(calls) that
-    makes `calls` calls and returns the nanoseconds they took."""
+def interleaved_rounds(cases: dict, rounds: int, batch_seconds: float = 0.02) -> dict[str, list[float]]:
+    """Nanoseconds per call of each case in each round: a case is a function
+    run(calls) that makes `calls` calls and returns the nanoseconds they
+    took; every round runs each case once, as a batch of about batch_seconds,
+    in a fresh random order."""
     calls = {}
     for label, run in cases.items():
         run(1)  # warm up, and fault in pages
@@ -43,6 +45,12 @@ def interleaved(cases: dict, rounds: int, batch_seconds: float = 0.02) -> dict[s
         random.shuffle(order)
         for label in order:
             samples[label].append(cases[label](calls[label]) / calls[label])
+    return samples
+
+
+def interleaved(cases: dict, rounds: int, batch_seconds: float = 0.02) -> dict[str, float]:
+    """Median nanoseconds per call of each case over interleaved rounds."""
+    samples = interleaved_rounds(cases, rounds, batch_seconds)
     return {label: statistics.median(values) for label, values in samples.items()}
 
 
