@@ -8,6 +8,12 @@ naming an ISA the CPU lacks raises :class:`UnsupportedISAError` instead of
 crashing with SIGILL. ``threads=None`` uses every core this process may run on
 (``os.sched_getaffinity``) unless ``SOFTMAX_THREADS`` (read at the first call)
 says otherwise; small work runs on fewer threads (`kernels.tuning`).
+``algorithm="auto"`` follows the decision map `python -m kernels.bench tune`
+measured on this machine.  README, "Threads, axes and auto" and "Which
+algorithm", says how each is decided and what it costs.
+
+A call with the shape and arguments of an earlier one is matched and run in
+C (`_core.remembered_call`); any other goes through the checks here first.
 """
 
 from __future__ import annotations
@@ -359,14 +365,17 @@ def softmax(x, *, axis=-1, algorithm: str = AUTO, isa: str | None = None, thread
     axis : int, default -1
         The axis to normalise along; negative counts from the end (like
         scipy's ``axis`` and torch's ``dim``).  A non-last axis runs column
-        kernels along the contiguous inner axis (no transposed copy); see
-        the README for their measured throughput.
+        kernels in place of a transposed copy: each pass sweeps a block of
+        contiguous inner-axis lanes down the axis, so the data is read and
+        written as often as along the last axis (README, "Threads, axes and
+        auto", says what it costs).
     algorithm : "auto" (default), "two-pass", "three-pass-recompute",
         "three-pass-reload" or "online".  "auto" picks per ISA, row length,
-        row count and thread count from this machine's stored decision map,
-        else the default of `kernels.tuning.choose_algorithm`; it returns
-        exactly what the algorithm it picks returns (`choose_algorithm`
-        tells which).
+        row count, layout and thread count: the algorithm of the nearest
+        point of the decision map `python -m kernels.bench tune` measured
+        on this machine, else `kernels.tuning.default_algorithm`; it
+        returns exactly what the algorithm it picks returns
+        (`choose_algorithm` tells which).
     isa : "scalar", "avx2", "avx512f" or None for $SOFTMAX_ISA / the best available
     threads : positive int or None (default)
         At most this many threads (OpenMP); None: every core this process

@@ -198,14 +198,17 @@ class ThreadPolicy:
 
 
 DEFAULT_THREAD_POLICY = ThreadPolicy(min_elements_per_thread=32768, min_split_chunk=16384)
-"""Measured on the 2-core Ice Lake build machine (README, "Threads"): one
-OpenMP fork/join costs about as much as 4K-16K elements of softmax work in
-cache, so below 32K elements per thread a second thread gains too little to
-be worth the noise it adds."""
+"""The policy without a stored one.  Measured on the 2-core Ice Lake build
+machine (README, "Threads, axes and auto"): one OpenMP fork/join costs about
+as much as 4K-16K elements of softmax work in cache, so below 32K elements
+per thread a second thread gains too little to be worth the noise it adds.
+`python -m kernels.bench tune` measures this machine's (`thread_policy`)."""
 
 
 def thread_policy(isa: str) -> ThreadPolicy:
-    """The stored thread policy for this machine and ISA, else the default."""
+    """The stored thread policy for this machine and ISA (measured by `tune`:
+    where 2 threads beat 1 clearly, see `kernels.bench.tune_dispatch`), else
+    DEFAULT_THREAD_POLICY."""
     stored = _stored_dispatch().get("threads", {}).get(isa)
     return ThreadPolicy(**stored) if stored else DEFAULT_THREAD_POLICY
 
@@ -276,7 +279,8 @@ def default_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) ->
 def choose_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> str:
     """What algorithm="auto" runs for `rows` rows (layout "rows") or columns
     ("columns") of n elements on `threads` threads: the stored decision map's
-    choice, else `default_algorithm`."""
+    choice at the nearest measured point (the rule at the top of this
+    module), else `default_algorithm`."""
     return stored_algorithm(isa, layout, n, rows, threads) or default_algorithm(isa, layout, n, rows, threads)
 
 
