@@ -17,8 +17,8 @@ compiled kernels) in the kernel cache folder:
          "n": [128, 1024, ...],            # row lengths of the grid, ascending
          "rows": [1, 16, ...],             # row counts (columns for "columns"), ascending
          "algorithm": [["two-pass", null, ...], ...],  # [i][j]: for n[i], rows[j]; null: not measured
-         "margin": [[1.31, null, ...], ...],           # optional: runner-up time / winner time
-         "tie": [[false, null, ...], ...]}}}}}          # optional: the default kept, no clear winner
+         "margin": [[1.31, null, ...], ...],           # optional: runner-up time / fastest time
+         "tie": [[false, null, ...], ...]}}}}}          # optional: fastest and runner-up within noise
 
   layout is "rows" (softmax along the last axis) or "columns" (along a
   non-last axis: rows counts the columns, outer * inner).  A call looks up the

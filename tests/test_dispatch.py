@@ -132,6 +132,24 @@ def test_quick_tuner_writes_a_map_that_auto_follows(dispatch_file, rng):
     assert checked >= len(tune_dispatch.QUICK.n["rows"])  # at least the 1-thread rows grid
 
 
+def test_tune_if_missing_tunes_only_the_missing_part(dispatch_file, tmp_path, monkeypatch):
+    """`make book` runs `tune --if-missing`: with variants stored, only the
+    dispatch part runs; with both stored, nothing."""
+    variants = tmp_path / "tuned.json"
+    variants.write_text('{"meta": {}, "choices": {}}')
+    monkeypatch.setattr(tuning, "choices_path", lambda: variants)
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("tuned again although stored")
+
+    monkeypatch.setattr(tune, "tune", must_not_run)
+    isa = kernels.available_isas()[-1]
+    assert cli.main(["tune", "--if-missing", "--quick", "--isas", isa]) == 0
+    assert isa in json.loads(dispatch_file.read_text())["decisions"]
+    monkeypatch.setattr(tune_dispatch, "tune_dispatch", must_not_run)
+    assert cli.main(["tune", "--if-missing", "--quick", "--isas", isa]) == 0
+
+
 def samples(medians: dict[str, float], rounds: int = 11) -> dict[str, list[float]]:
     """Rounds that drift alike for every case (as on a shared machine)."""
     drift = [1.0 + 0.02 * ((3 * r) % 5) for r in range(rounds)]

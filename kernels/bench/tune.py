@@ -16,7 +16,8 @@ beyond it, with cold buffers):
   3. confirmation: a winner other than the default is measured again against
      the default, in fresh rounds, and stored only if it wins again.
 The choices are stored per CPU (see kernels.tuning) and used by
-kernels.softmax from then on.
+kernels.softmax from then on.  Then, with those variants, the thread policy
+and the decision map of algorithm="auto" (kernels.bench.tune_dispatch).
 
 Every measurement also times the default twice (an A/A pair): how far two
 identical cases drift apart in the same rounds is the measured noise that a
