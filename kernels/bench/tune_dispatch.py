@@ -11,7 +11,9 @@ Per runnable ISA:
      at that size and at every larger one.  They become the ThreadPolicy:
      min_elements_per_thread = spread threshold / threads and min_split_chunk =
      split threshold / threads (a size where the threads never won puts the
-     threshold past the largest measured size);
+     threshold past the largest measured size).  Calls run back to back, so
+     OpenMP's workers are awake: what a call pays after the process idled is
+     `threads_probe coldstart`'s to show;
   2. the decision map, with that policy: per layout (rows: along the last
      axis, (rows, n); columns: along a non-last axis, (n, columns)) and
      thread count (1 and all), on the grid points up to MAX_ELEMENTS, every
