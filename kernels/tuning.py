@@ -22,8 +22,9 @@ compiled kernels) in the kernel cache folder:
 
   layout is "rows" (softmax along the last axis) or "columns" (along a
   non-last axis: rows counts the columns, outer * inner).  A call looks up the
-  largest stored thread count <= the threads it runs on (the smallest stored
-  one when none is), then the *nearest* measured grid point in log space: the
+  largest stored thread count <= the threads it runs on whose grid holds a
+  measured point (the smallest such count when none is <=), then the
+  *nearest* measured grid point in log space: the
   (n[i], rows[j]) with a non-null algorithm that minimises
   (log2 n - log2 n[i])^2 + (log2 rows - log2 rows[j])^2 (sizes below 1 count
   as 1; on equal distance the smaller n, then the fewer rows).  A file that
@@ -161,6 +162,8 @@ def _check_dispatch(stored) -> None:
         for layout, by_threads in layouts.items():
             for threads, grid in by_threads.items():
                 int(threads)
+                if not all(type(size) is int for size in grid["n"] + grid["rows"]):
+                    raise ValueError(f"{isa}/{layout}/{threads}: the grid sizes are not all integers")
                 cells = grid["algorithm"]
                 if len(cells) != len(grid["n"]) or any(len(row) != len(grid["rows"]) for row in cells):
                     raise ValueError(f"{isa}/{layout}/{threads}: the algorithm grid is not len(n) x len(rows)")
@@ -236,9 +239,9 @@ def stored_grid(isa: str, layout: str, threads: int) -> dict | None:
     by_threads = _stored_dispatch().get("decisions", {}).get(isa, {}).get(layout)
     if not by_threads:
         return None
-    counts = sorted(int(t) for t in by_threads)
-    fitting = [t for t in counts if t <= threads] or counts[:1]
-    return by_threads[str(fitting[-1])]
+    measured = [int(t) for t, grid in by_threads.items() if any(a for row in grid["algorithm"] for a in row)]
+    fitting = [t for t in sorted(measured) if t <= threads] or sorted(measured)[:1]
+    return by_threads[str(fitting[-1])] if fitting else None
 
 
 def stored_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> str | None:

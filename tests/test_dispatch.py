@@ -214,10 +214,20 @@ def test_auto_uses_the_nearest_stored_point(dispatch_file):
     assert kernels.choose_algorithm((64, 20), axis=0, threads=1) == tuning.default_algorithm(isa, "columns", 64, 20, 1)
 
 
+def test_a_thread_count_without_measured_points_looks_up_the_one_below(dispatch_file):
+    isa = api.resolve_isa()
+    unmeasured = {"n": [128], "rows": [1], "algorithm": [[None]]}
+    tuning.save_dispatch({isa: {"rows": {"1": GRID, "2": unmeasured}}}, {}, {"by": "test"})
+    assert tuning.stored_algorithm(isa, "rows", 1100, 1, 2) == "two-pass"
+    assert tuning.stored_algorithm(isa, "rows", 1100, 1, 1) == "two-pass"
+
+
 @pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"threads": {"avx2": {"min_split_chunk": 1}}}',
                                   '{"decisions": {"avx2": {"rows": {"1": {"n": [1], "rows": [1], '
                                   '"algorithm": [["fast"]]}}}}}',
                                   '{"decisions": {"avx2": {"rows": {"1": {"n": [1, 2], "rows": [1], '
+                                  '"algorithm": [["online"]]}}}}}',
+                                  '{"decisions": {"avx2": {"rows": {"1": {"n": ["1"], "rows": [1], '
                                   '"algorithm": [["online"]]}}}}}'])
 def test_an_unreadable_dispatch_file_is_ignored_with_a_warning(dispatch_file, text, rng):
     dispatch_file.write_text(text)
