@@ -146,8 +146,8 @@ def _stored_dispatch() -> dict:
         stored = json.loads(path.read_text())
         _check_dispatch(stored)
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
-        warnings.warn(f"ignoring the unreadable dispatch file {path} ({error}); the documented defaults apply "
-                      "until `python -m kernels.bench tune` rewrites it", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"ignoring the unreadable dispatch file {path} ({error}); the documented defaults "
+                      "apply until `python -m kernels.bench tune` rewrites it", RuntimeWarning, stacklevel=2)
         return {}
     return stored
 
@@ -166,7 +166,7 @@ def _check_dispatch(stored) -> None:
                     raise ValueError(f"{isa}/{layout}/{threads}: the grid sizes are not all integers")
                 cells = grid["algorithm"]
                 if len(cells) != len(grid["n"]) or any(len(row) != len(grid["rows"]) for row in cells):
-                    raise ValueError(f"{isa}/{layout}/{threads}: the algorithm grid is not len(n) x len(rows)")
+                    raise ValueError(f"{isa}/{layout}/{threads}: the algorithm grid is not n x rows")
                 unknown = {a for row in cells for a in row if a is not None and a not in registry.ALGORITHMS}
                 if unknown:
                     raise ValueError(f"{isa}/{layout}/{threads}: unknown algorithms {sorted(unknown)}")

@@ -211,7 +211,8 @@ def test_auto_uses_the_nearest_stored_point(dispatch_file):
     assert kernels.choose_algorithm((1, 1100), threads=1) == "two-pass"
     assert kernels.choose_algorithm((9, 128), threads=1) == "three-pass-recompute"
     assert kernels.choose_algorithm((1 << 12, 1 << 20), threads=1) == "two-pass"
-    assert kernels.choose_algorithm((64, 20), axis=0, threads=1) == tuning.default_algorithm(isa, "columns", 64, 20, 1)
+    default = tuning.default_algorithm(isa, "columns", 64, 20, 1)
+    assert kernels.choose_algorithm((64, 20), axis=0, threads=1) == default
 
 
 def test_a_thread_count_without_measured_points_looks_up_the_one_below(dispatch_file):
@@ -254,7 +255,8 @@ def test_remembered_calls_match_shape_and_every_argument(rng):
                                           expected[same])
         np.testing.assert_array_equal(kernels.softmax(x[:, :, :64], algorithm="two-pass", threads=1),
                                       api.Plan("two-pass", threads=1)(np.ascontiguousarray(x[:, :, :64])))
-        np.testing.assert_array_equal(kernels.softmax(x, threads=np.int64(1), algorithm="two-pass"), expected[-1])
+        np.testing.assert_array_equal(kernels.softmax(x, threads=np.int64(1), algorithm="two-pass"),
+                                      expected[-1])
         for bad in (-1.0, True):
             with pytest.raises(TypeError, match="axis"):
                 kernels.softmax(x, axis=bad)

@@ -112,7 +112,8 @@ def wins_from(sizes: list[int], wins: list[bool]) -> int | None:
     return found
 
 
-def threads_win(isa: str, shape: tuple[int, int], mode: str, threads: int, settings: Settings) -> tuple[bool, float]:
+def threads_win(isa: str, shape: tuple[int, int], mode: str, threads: int,
+                settings: Settings) -> tuple[bool, float]:
     """Whether `threads` threads (as `mode`) beat one on an array of that
     shape by the rule; and their median gain."""
     rows, n = shape
@@ -197,7 +198,8 @@ def measure_grid(isa: str, layout: str, threads: int, policy: tuning.ThreadPolic
                 decision = measure_point(isa, layout, n, rows, threads, policy, settings)
                 table.append({"isa": isa, "layout": layout, "threads": threads, "n": n, "rows": rows,
                               "stored": decision.algorithm, "winner": decision.winner,
-                              "runner-up": decision.runner_up, "margin": decision.margin, "tie": decision.tie})
+                              "runner-up": decision.runner_up, "margin": decision.margin,
+                              "tie": decision.tie})
             cells["algorithm"].append(decision and decision.algorithm)
             cells["margin"].append(decision and round(decision.margin, 4))
             cells["tie"].append(decision and decision.tie)
@@ -231,18 +233,23 @@ SHORT = {"three-pass-recompute": "recompute", "three-pass-reload": "reload", "tw
          "online": "online"}
 
 
+def _cell(point) -> str:
+    """"winner margin", "~" added for a tie; "=default (tie)" where the default was kept."""
+    if point["tie"] and point["stored"] != point["winner"]:
+        return f"={SHORT[point['stored']]} (tie)"
+    return f"{SHORT[point['stored']]} {point['margin']:.2f}{'~' if point['tie'] else ''}"
+
+
 def describe(table: pd.DataFrame) -> str:
-    """The decision map as one small grid per ISA, layout and thread count:
-    cells "winner margin", or "=default (tie)" where the default was kept."""
+    """The decision map as one small grid per ISA, layout and thread count."""
     if table.empty:
         return "(no decision measured)"
     parts = []
     for (isa, layout, threads), group in table.groupby(["isa", "layout", "threads"], sort=False):
-        cell = group.apply(lambda r: (f"={SHORT[r['stored']]} (tie)" if r["tie"] and r["stored"] != r["winner"]
-                                      else f"{SHORT[r['stored']]} {r['margin']:.2f}{'~' if r['tie'] else ''}"), axis=1)
-        grid = group.assign(cell=cell).pivot(index="n", columns="rows", values="cell").fillna("")
-        across = "rows (along the last axis)" if layout == "rows" else "columns (along axis 0 of (n, columns))"
-        parts.append(f"{isa}, threads = {threads}: n down, {across} across\n" + grid.to_string())
-    legend = ("cells: the algorithm stored and its margin (runner-up time / winner time); '~': a tie "
-              "the default won or the default slower than both; '=X (tie)': no clear winner, default X kept")
+        grid = group.assign(cell=group.apply(_cell, axis=1)).pivot(index="n", columns="rows", values="cell")
+        across = "rows (along the last axis)" if layout == "rows" else "columns (axis 0 of (n, columns))"
+        parts.append(f"{isa}, threads = {threads}: n down, {across} across\n" + grid.fillna("").to_string())
+    legend = ("cells: the algorithm stored and its margin (runner-up time / fastest time); '~': the "
+              "runner-up within noise (the fastest is the default, or the default is clearly slower); "
+              "'=X (tie)': no clear winner, the default X kept")
     return "\n\n".join(parts + [legend])
