@@ -399,7 +399,8 @@ def softmax(x, *, axis=-1, algorithm: str = AUTO, isa: str | None = None, thread
 def _softmax(x, axis, algorithm: str, isa: str | None, threads, out) -> np.ndarray:
     """softmax, for calls not remembered in C: checks the arguments, resolves
     (and remembers) the plan, runs it."""
-    if type(axis) is not int or (threads is not None and type(threads) is not int):
+    exact = type(axis) is int and (threads is None or type(threads) is int)
+    if not exact:
         # 1.0 and True would find the entries of 1 below: check them first
         axis = _integer_axis(axis)
         threads = check_threads(threads) if threads is not None else None
@@ -410,7 +411,8 @@ def _softmax(x, axis, algorithm: str, isa: str | None, threads, out) -> np.ndarr
     y = plan._call_fast(x, out, dim)  # the common case, checked in C
     if y is None:
         return plan._call_general(x, out, dim)
-    _remember(x.shape, axis, algorithm, isa, threads, plan, dim)  # what the fast path takes, only
+    if exact:  # C matches exact ints only: remembering converted ones would add a copy per call
+        _remember(x.shape, axis, algorithm, isa, threads, plan, dim)
     return y
 
 
