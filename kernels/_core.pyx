@@ -206,6 +206,9 @@ cdef class Plan:
         otherwise, leaving x and out untouched for the caller's full checks.
         Skips memoryviews: small calls spend more time acquiring them than
         computing."""
+        return self._call_fast(x, out, axis)
+
+    cdef object _call_fast(self, object x, object out, int axis):
         cdef cnp.ndarray xa, ya
         cdef int ndim, dim
         cdef size_t outer = 1, inner = 1, nbytes
@@ -260,6 +263,86 @@ cdef class Plan:
         if x.shape[0]:
             self.last_guarded_rows = self._run(&x[0], &y[0], outer, n, inner)
         return self.last_guarded_rows
+
+
+# ---- the calls kernels.softmax remembers ----
+# A call whose shape and arguments match a remembered one runs its plan with
+# no Python in between: no tuple is built, hashed or compared (on small
+# arrays that costs as much as the softmax).  Arguments match only when they
+# are exactly an int / str / None equal to the remembered ones (True, 1.0 or
+# numpy integers take the Python path, which checks them).
+
+cdef enum:
+    REMEMBERED_CALLS = 8
+    REMEMBERED_MAX_NDIM = 8
+
+
+cdef class _RememberedCall:
+    cdef Plan plan
+    cdef int dim  # the non-negative axis
+    cdef int ndim
+    cdef cnp.npy_intp shape[REMEMBERED_MAX_NDIM]
+    cdef object axis, algorithm, isa, threads  # the arguments as given
+
+
+cdef list _remembered = [None] * REMEMBERED_CALLS
+cdef int _next_slot = 0
+
+
+def remember_call(tuple shape, object axis, object algorithm, object isa, object threads, Plan plan, int dim):
+    """Remembers that softmax(x of this shape, axis=axis, algorithm=algorithm,
+    isa=isa, threads=threads) runs plan along dim (the oldest of
+    REMEMBERED_CALLS is forgotten); arguments of other types are not remembered."""
+    global _next_slot
+    cdef _RememberedCall entry
+    cdef int i
+    if (len(shape) > REMEMBERED_MAX_NDIM or type(axis) is not int or type(algorithm) is not str
+            or not (isa is None or type(isa) is str) or not (threads is None or type(threads) is int)):
+        return
+    entry = _RememberedCall()
+    entry.plan, entry.dim, entry.ndim = plan, dim, len(shape)
+    for i in range(entry.ndim):
+        entry.shape[i] = shape[i]
+    entry.axis, entry.algorithm, entry.isa, entry.threads = axis, algorithm, isa, threads
+    _remembered[_next_slot] = entry
+    _next_slot = (_next_slot + 1) % REMEMBERED_CALLS
+
+
+def forget_calls():
+    """Forgets every remembered call."""
+    for i in range(REMEMBERED_CALLS):
+        _remembered[i] = None
+
+
+cdef inline bint _same_argument(object given, object remembered):
+    return given is remembered or (type(given) is type(remembered) and given == remembered)
+
+
+def remembered_call(object x, object out, object axis, object algorithm, object isa, object threads):
+    """softmax(x, axis=axis, ..., out=out) by a remembered call's plan when x's
+    shape and the arguments match one and the plan's fast path takes x and
+    out (`Plan.call_fast`); None otherwise, touching nothing."""
+    cdef cnp.ndarray xa
+    cdef _RememberedCall entry
+    cdef int ndim, i, d
+    if type(x) is not cnp.ndarray:
+        return None
+    xa = <cnp.ndarray>x
+    ndim = cnp.PyArray_NDIM(xa)
+    for i in range(REMEMBERED_CALLS):
+        if _remembered[i] is None:
+            continue
+        entry = <_RememberedCall>_remembered[i]
+        if entry.ndim != ndim:
+            continue
+        for d in range(ndim):
+            if entry.shape[d] != cnp.PyArray_DIM(xa, d):
+                break
+        else:
+            if (_same_argument(axis, entry.axis) and _same_argument(algorithm, entry.algorithm)
+                    and _same_argument(isa, entry.isa) and _same_argument(threads, entry.threads)):
+                return entry.plan._call_fast(xa, out, entry.dim)
+    return None
 
 
 cdef inline bint _plain_float32(cnp.ndarray a) noexcept:
@@ -640,8 +723,10 @@ cdef inline long long _now_ns() noexcept nogil:
 
 
 cdef class Task:
-    """One timed operation: a softmax plan over `rows` rows, or one kernel with
-    fixed scalar arguments a, b (max / scale / exponent, as its family takes).
+    """One timed operation: a softmax plan over `rows` rows (or, with inner >
+    1, over an (rows, n, inner) array along its middle axis), or one kernel
+    with fixed scalar arguments a, b (max / scale / exponent, as its family
+    takes).
 
     `sentinel` is what time_batch writes into the first and last output
     elements before each call of a task that writes an output: NaN by default;
@@ -651,20 +736,20 @@ cdef class Task:
     cdef int kind
     cdef void* fn
     cdef Plan plan
-    cdef size_t rows
+    cdef size_t rows, inner
     cdef readonly float a, b
     cdef readonly bint writes
     cdef readonly float sentinel
 
     def __init__(self, str kernel_or_algorithm, plan=None, size_t rows=1, float a=0.0, float b=0.0,
-                 float sentinel=NAN):
+                 float sentinel=NAN, size_t inner=1):
         if plan is not None:
             self.kind = TASK_PLAN
             self.plan = plan
         else:
             self.kind = _TASK_KINDS[kernel_or_algorithm.split("__")[0].removeprefix("f32_")]
             self.fn = _fn(kernel_or_algorithm)
-        self.rows, self.a, self.b = rows, a, b
+        self.rows, self.inner, self.a, self.b = rows, inner, a, b
         self.writes = self.kind in _WRITING_KINDS
         self.sentinel = sentinel
 
@@ -674,7 +759,7 @@ cdef double _run(Task t, size_t n, const float* x, float* y) noexcept nogil:
     cdef extexp_sum_t e
     cdef online_sum_t o
     if t.kind == TASK_PLAN:
-        return <double>softmax_rows(&t.plan.plan, t.rows, n // t.rows, x, y)
+        return <double>softmax_strided(&t.plan.plan, t.rows, n // (t.rows * t.inner), t.inner, x, y)
     elif t.kind == TASK_RMAX:
         return (<rmax_fn>t.fn)(n, x)
     elif t.kind == TASK_RSUM:

@@ -8,6 +8,12 @@ naming an ISA the CPU lacks raises :class:`UnsupportedISAError` instead of
 crashing with SIGILL. ``threads=None`` uses every core this process may run on
 (``os.sched_getaffinity``) unless ``SOFTMAX_THREADS`` (read at the first call)
 says otherwise; small work runs on fewer threads (`kernels.tuning`).
+``algorithm="auto"`` follows the decision map `python -m kernels.bench tune`
+measured on this machine.  README, "Threads, axes and auto" and "Which
+algorithm", says how each is decided and what it costs.
+
+A call with the shape and arguments of an earlier one is matched and run in
+C (`_core.remembered_call`); any other goes through the checks here first.
 """
 
 from __future__ import annotations
@@ -283,6 +289,8 @@ def forget_plans() -> None:
     (after new tuned choices, after changing a variable, or in tests)."""
     _plans_by_request.clear()
     _resolved.clear()
+    if _remembered_call is not _nothing_remembered:
+        build.load().forget_calls()
     _isa_from_environment.cache_clear()
     _threads_from_environment.cache_clear()
 
@@ -357,14 +365,17 @@ def softmax(x, *, axis=-1, algorithm: str = AUTO, isa: str | None = None, thread
     axis : int, default -1
         The axis to normalise along; negative counts from the end (like
         scipy's ``axis`` and torch's ``dim``).  A non-last axis runs column
-        kernels along the contiguous inner axis (no transposed copy); see
-        the README for their measured throughput.
+        kernels in place of a transposed copy: each pass sweeps a block of
+        contiguous inner-axis lanes down the axis, so the data is read and
+        written as often as along the last axis (README, "Threads, axes and
+        auto", says what it costs).
     algorithm : "auto" (default), "two-pass", "three-pass-recompute",
         "three-pass-reload" or "online".  "auto" picks per ISA, row length,
-        row count and thread count from this machine's stored decision map,
-        else the default of `kernels.tuning.choose_algorithm`; it returns
-        exactly what the algorithm it picks returns (`choose_algorithm`
-        tells which).
+        row count, layout and thread count: the algorithm of the nearest
+        point of the decision map `python -m kernels.bench tune` measured
+        on this machine, else `kernels.tuning.default_algorithm`; it
+        returns exactly what the algorithm it picks returns
+        (`choose_algorithm` tells which).
     isa : "scalar", "avx2", "avx512f" or None for $SOFTMAX_ISA / the best available
     threads : positive int or None (default)
         At most this many threads (OpenMP); None: every core this process
@@ -381,7 +392,15 @@ def softmax(x, *, axis=-1, algorithm: str = AUTO, isa: str | None = None, thread
     Outputs below the smallest normal float (1.2e-38) may be flushed to 0.
     The GIL is released for the whole computation.
     """
-    if type(axis) is not int or (threads is not None and type(threads) is not int):
+    y = _remembered_call(x, out, axis, algorithm, isa, threads)  # a call seen before: matched and run in C
+    return y if y is not None else _softmax(x, axis, algorithm, isa, threads, out)
+
+
+def _softmax(x, axis, algorithm: str, isa: str | None, threads, out) -> np.ndarray:
+    """softmax, for calls not remembered in C: checks the arguments, resolves
+    (and remembers) the plan, runs it."""
+    exact = type(axis) is int and (threads is None or type(threads) is int)
+    if not exact:
         # 1.0 and True would find the entries of 1 below: check them first
         axis = _integer_axis(axis)
         threads = check_threads(threads) if threads is not None else None
@@ -390,7 +409,27 @@ def softmax(x, *, axis=-1, algorithm: str = AUTO, isa: str | None = None, thread
     except (KeyError, AttributeError, TypeError):
         plan, dim = resolve(x, axis, algorithm, isa, threads)
     y = plan._call_fast(x, out, dim)  # the common case, checked in C
-    return y if y is not None else plan._call_general(x, out, dim)
+    if y is None:
+        return plan._call_general(x, out, dim)
+    if exact:  # C matches exact ints only: remembering converted ones would add a copy per call
+        _remember(x.shape, axis, algorithm, isa, threads, plan, dim)
+    return y
+
+
+def _nothing_remembered(x, out, axis, algorithm, isa, threads) -> None:
+    return None
+
+
+_remembered_call = _nothing_remembered  # the kernels' remembered_call, once they are loaded
+
+
+def _remember(shape, axis, algorithm, isa, threads, plan: Plan, dim: int) -> None:
+    """Lets the next softmax call with this shape and these arguments skip
+    the Python checks and look-ups (see remember_call in kernels/_core.pyx)."""
+    global _remembered_call
+    core = build.load()
+    _remembered_call = core.remembered_call
+    core.remember_call(shape, axis, algorithm, isa, threads, plan._plan, dim)
 
 
 def _prepare(x, out):

@@ -7,29 +7,38 @@ compiled kernels) in the kernel cache folder:
   the registry's defaults apply.
 * dispatch (``tuned/<cpu>.dispatch.json``, written by `save_dispatch`): the
   thread policy (`thread_policy`) and the decision map that
-  ``algorithm="auto"`` follows (`choose_algorithm`).  Without stored data the
+  ``algorithm="auto"`` follows (`choose_algorithm`); `python -m kernels.bench
+  tune` measures both (`kernels.bench.tune_dispatch`).  Without stored data the
   documented defaults below apply.  The format::
 
     {"meta": {...},
      "threads": {"<isa>": {"min_elements_per_thread": 32768, "min_split_chunk": 16384}},
      "decisions": {"<isa>": {"<layout>": {"<threads>": {
-         "n": [128, 512, ...],             # row lengths of the grid, ascending
-         "rows": [1, 8, ...],              # row counts (columns for "columns"), ascending
-         "algorithm": [["two-pass", ...], ...]}}}}}   # [i][j]: for n[i], rows[j]
+         "n": [128, 1024, ...],            # row lengths of the grid, ascending
+         "rows": [1, 16, ...],             # row counts (columns for "columns"), ascending
+         "algorithm": [["two-pass", null, ...], ...],  # [i][j]: for n[i], rows[j]; null: not measured
+         "margin": [[1.31, null, ...], ...],           # optional: runner-up time / fastest time
+         "tie": [[false, null, ...], ...]}}}}}          # optional: fastest and runner-up within noise
 
   layout is "rows" (softmax along the last axis) or "columns" (along a
   non-last axis: rows counts the columns, outer * inner).  A call looks up the
-  largest stored thread count <= the threads it runs on, then the grid cell of
-  the largest n[i] <= n and rows[j] <= rows (the first where none is), so a
-  cell holds from its corner up to the next.
+  largest stored thread count <= the threads it runs on whose grid holds a
+  measured point (the smallest such count when none is <=), then the
+  *nearest* measured grid point in log space: the
+  (n[i], rows[j]) with a non-null algorithm that minimises
+  (log2 n - log2 n[i])^2 + (log2 rows - log2 rows[j])^2 (sizes below 1 count
+  as 1; on equal distance the smaller n, then the fewer rows).  A file that
+  cannot be read as this format is ignored with a RuntimeWarning that names
+  it (the defaults apply; `tune` rewrites it).
 """
 
 from __future__ import annotations
 
-import bisect
 import functools
 import hashlib
 import json
+import math
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -131,7 +140,36 @@ def plan(algorithm: str, isa: str, n: int | None = None, threads: int = 1):
 @functools.cache
 def _stored_dispatch() -> dict:
     path = dispatch_path()
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        stored = json.loads(path.read_text())
+        _check_dispatch(stored)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        warnings.warn(f"ignoring the unreadable dispatch file {path} ({error}); the documented defaults "
+                      "apply until `python -m kernels.bench tune` rewrites it", RuntimeWarning, stacklevel=2)
+        return {}
+    return stored
+
+
+def _check_dispatch(stored) -> None:
+    """Raises ValueError unless stored follows the format above."""
+    if not isinstance(stored, dict):
+        raise ValueError("not a JSON object")
+    for isa, policy in stored.get("threads", {}).items():
+        ThreadPolicy(**policy)
+    for isa, layouts in stored.get("decisions", {}).items():
+        for layout, by_threads in layouts.items():
+            for threads, grid in by_threads.items():
+                int(threads)
+                if not all(type(size) is int for size in grid["n"] + grid["rows"]):
+                    raise ValueError(f"{isa}/{layout}/{threads}: the grid sizes are not all integers")
+                cells = grid["algorithm"]
+                if len(cells) != len(grid["n"]) or any(len(row) != len(grid["rows"]) for row in cells):
+                    raise ValueError(f"{isa}/{layout}/{threads}: the algorithm grid is not n x rows")
+                unknown = {a for row in cells for a in row if a is not None and a not in registry.ALGORITHMS}
+                if unknown:
+                    raise ValueError(f"{isa}/{layout}/{threads}: unknown algorithms {sorted(unknown)}")
 
 
 def save_dispatch(decisions: dict, threads: dict, meta: dict) -> Path:
@@ -163,32 +201,54 @@ class ThreadPolicy:
 
 
 DEFAULT_THREAD_POLICY = ThreadPolicy(min_elements_per_thread=32768, min_split_chunk=16384)
-"""Measured on the 2-core Ice Lake build machine (README, "Threads"): one
-OpenMP fork/join costs about as much as 4K-16K elements of softmax work in
-cache, so below 32K elements per thread a second thread gains too little to
-be worth the noise it adds."""
+"""The policy without a stored one.  Measured on the 2-core Ice Lake build
+machine (README, "Threads, axes and auto"): one OpenMP fork/join costs about
+as much as 4K-16K elements of softmax work in cache, so below 32K elements
+per thread a second thread gains too little to be worth the noise it adds.
+`python -m kernels.bench tune` measures this machine's (`thread_policy`)."""
 
 
 def thread_policy(isa: str) -> ThreadPolicy:
-    """The stored thread policy for this machine and ISA, else the default."""
+    """The stored thread policy for this machine and ISA (measured by `tune`:
+    where 2 threads beat 1 clearly, see `kernels.bench.tune_dispatch`), else
+    DEFAULT_THREAD_POLICY."""
     stored = _stored_dispatch().get("threads", {}).get(isa)
     return ThreadPolicy(**stored) if stored else DEFAULT_THREAD_POLICY
 
 
-def _grid_index(values: list[int], value: int) -> int:
-    """Index of the largest grid value <= value (0 when there is none)."""
-    return max(bisect.bisect_right(values, value) - 1, 0)
+def _log2(size: int) -> float:
+    return math.log2(max(size, 1))
+
+
+def nearest_point(grid: dict, n: int, rows: int) -> tuple[int, int] | None:
+    """(i, j) of the measured point of `grid` nearest (n, rows) in log space
+    (the rule at the top of this module), or None when none is measured."""
+    best = None
+    for i, grid_n in enumerate(grid["n"]):
+        for j, grid_rows in enumerate(grid["rows"]):
+            if grid["algorithm"][i][j] is None:
+                continue
+            distance = (_log2(n) - _log2(grid_n)) ** 2 + (_log2(rows) - _log2(grid_rows)) ** 2
+            if best is None or distance < best[0]:
+                best = distance, i, j
+    return best[1:] if best else None
+
+
+def stored_grid(isa: str, layout: str, threads: int) -> dict | None:
+    """The stored decision grid for calls on `threads` threads, or None."""
+    by_threads = _stored_dispatch().get("decisions", {}).get(isa, {}).get(layout)
+    if not by_threads:
+        return None
+    measured = [int(t) for t, grid in by_threads.items() if any(a for row in grid["algorithm"] for a in row)]
+    fitting = [t for t in sorted(measured) if t <= threads] or sorted(measured)[:1]
+    return by_threads[str(fitting[-1])] if fitting else None
 
 
 def stored_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> str | None:
     """The algorithm the stored decision map gives, or None."""
-    by_threads = _stored_dispatch().get("decisions", {}).get(isa, {}).get(layout)
-    if not by_threads:
-        return None
-    counts = sorted(int(t) for t in by_threads)
-    grid = by_threads[str(counts[_grid_index(counts, threads)])]
-    algorithm = grid["algorithm"][_grid_index(grid["n"], n)][_grid_index(grid["rows"], rows)]
-    return algorithm if algorithm in registry.ALGORITHMS else None
+    grid = stored_grid(isa, layout, threads)
+    point = nearest_point(grid, n, rows) if grid else None
+    return grid["algorithm"][point[0]][point[1]] if point else None
 
 
 TWO_PASS_IN_CACHE_MIN_N = 4096
@@ -222,7 +282,8 @@ def default_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) ->
 def choose_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> str:
     """What algorithm="auto" runs for `rows` rows (layout "rows") or columns
     ("columns") of n elements on `threads` threads: the stored decision map's
-    choice, else `default_algorithm`."""
+    choice at the nearest measured point (the rule at the top of this
+    module), else `default_algorithm`."""
     return stored_algorithm(isa, layout, n, rows, threads) or default_algorithm(isa, layout, n, rows, threads)
 
 

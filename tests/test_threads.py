@@ -186,6 +186,7 @@ def test_stored_thread_policy_and_decision_map(tmp_path, monkeypatch, fresh_plan
     try:
         assert tuning.thread_policy(isa) == tuning.ThreadPolicy(10**9, 1)
         assert kernels.Plan("two-pass", threads=2).schedule((64, 1 << 16)) == (1, "one thread")
+        assert api.plan_for("two-pass", None, 1 << 16, threads=2).schedule((64, 1 << 16)) == (1, "one thread")
         expect = {(1, 5): "online", (10, 5): "three-pass-recompute", (1, 1000): "two-pass",
                   (500, 4000): "three-pass-reload"}
         for (rows, n), algorithm in expect.items():
@@ -220,10 +221,22 @@ def test_default_auto_follows_row_length_and_batch_size(tmp_path, monkeypatch, f
     assert kernels.choose_algorithm((8192, 8192)) == "three-pass-reload"
 
 
+@pytest.mark.parametrize("threads", THREADS)
+def test_softmax_is_deterministic_call_after_call(threads, rng):
+    """Through kernels.softmax (its first call checked in Python, the later
+    ones remembered in C): bit-identical results, run after run."""
+    for shape in ((1, 100_000), (64, 3000), (3, 40_000)):
+        x = rng.normal(0, 5, shape).astype(np.float32)
+        first = kernels.softmax(x, threads=threads)
+        for _ in range(3):
+            np.testing.assert_array_equal(kernels.softmax(x, threads=threads), first)
+
+
 # ----------------------------------------------------------- the argument
 
 
-@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1, ValueError), (1.0, TypeError), (2.5, TypeError),
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1, ValueError), (1.0, TypeError), (1.5, TypeError),
+                                        (2.5, TypeError),
                                         ("2", TypeError), (True, TypeError), ([2], TypeError)])
 def test_bad_threads_are_clear_errors(bad, error):
     x = np.ones((2, 8), np.float32)

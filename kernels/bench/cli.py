@@ -90,13 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run", nargs="?", help="a results/<machine>/<run> folder (default: the latest sweep)")
     report.add_argument("--root", help="results folder to search (default: results/ or $SOFTMAX_RESULTS)")
 
-    tune = sub.add_parser("tune", help="find and store the best variants for this machine")
+    tune = sub.add_parser("tune", help="find and store the best variants, thread policy and auto map for this machine")
     tune.add_argument("--isas", type=choice_list(registry.ISAS))
     tune.add_argument("--algorithms", type=choice_list(registry.ALGORITHMS))
     tune.add_argument("--reps", type=int, default=7)
     tune.add_argument("--quick", action="store_true")
     tune.add_argument("--dry-run", action="store_true", help="measure and print, store nothing")
-    tune.add_argument("--if-missing", action="store_true", help="do nothing if this CPU already has stored choices")
+    tune.add_argument("--if-missing", action="store_true", help="tune only what this CPU has not stored yet")
+    tune.add_argument("--dispatch-only", action="store_true", help="only the thread policy and auto's decision map")
 
     from . import adversarial
 

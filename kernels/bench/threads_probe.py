@@ -18,6 +18,7 @@ the median time per call over the rounds with N and the round count.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
 import time
@@ -25,13 +26,16 @@ import time
 import numpy as np
 
 from .. import api, build, registry, tuning
+from .timing import BenchmarkError
 
 NO_MINIMUM = tuning.ThreadPolicy(0, 0)
 
 
-def interleaved(cases: dict, rounds: int, batch_seconds: float = 0.02) -> dict[str, float]:
-    """Median nanoseconds per call of each case: a function run(calls) that
-    makes `calls` calls and returns the nanoseconds they took."""
+def interleaved_rounds(cases: dict, rounds: int, batch_seconds: float = 0.02) -> dict[str, list[float]]:
+    """Nanoseconds per call of each case in each round: a case is a function
+    run(calls) that makes `calls` calls and returns the nanoseconds they
+    took; every round runs each case once, as a batch of about batch_seconds,
+    in a fresh random order."""
     calls = {}
     for label, run in cases.items():
         run(1)  # warm up, and fault in pages
@@ -43,6 +47,12 @@ def interleaved(cases: dict, rounds: int, batch_seconds: float = 0.02) -> dict[s
         random.shuffle(order)
         for label in order:
             samples[label].append(cases[label](calls[label]) / calls[label])
+    return samples
+
+
+def interleaved(cases: dict, rounds: int, batch_seconds: float = 0.02) -> dict[str, float]:
+    """Median nanoseconds per call of each case over interleaved rounds."""
+    samples = interleaved_rounds(cases, rounds, batch_seconds)
     return {label: statistics.median(values) for label, values in samples.items()}
 
 
@@ -58,13 +68,22 @@ def python_timed(fn):
     return run
 
 
-def c_timed(plan: api.Plan, rows: int, x: np.ndarray, y: np.ndarray):
-    """Calls of the plan's driver on `rows` rows, timed in C (core.time_batch):
-    no Python in the measured loop."""
+def c_timed(plan: api.Plan, rows: int, x: np.ndarray, y: np.ndarray, inner: int = 1):
+    """Calls of the plan's driver on `rows` rows (with inner > 1: along the
+    middle axis of (rows, n, inner)), timed in C (core.time_batch): no Python
+    in the measured loop.  A batch whose outputs kept time_batch's NaN
+    sentinel (a call that skipped its work) raises BenchmarkError."""
     core = build.load()
-    task = core.Task(plan.algorithm, plan=plan._plan, rows=rows)
+    task = core.Task(plan.algorithm, plan=plan._plan, rows=rows, inner=inner)
     xs, ys = [x.reshape(-1)], [y.reshape(-1)]
-    return lambda calls: core.time_batch(task, xs, ys, x.size, calls)[0]
+
+    def run(calls: int) -> int:
+        ns, _, edges = core.time_batch(task, xs, ys, x.size, calls)
+        if not math.isfinite(edges):
+            raise BenchmarkError(f"{plan!r} on {x.shape}: an output edge kept its sentinel or is not finite")
+        return ns
+
+    return run
 
 
 def data(shape, seed=0) -> np.ndarray:

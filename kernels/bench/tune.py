@@ -16,7 +16,8 @@ beyond it, with cold buffers):
   3. confirmation: a winner other than the default is measured again against
      the default, in fresh rounds, and stored only if it wins again.
 The choices are stored per CPU (see kernels.tuning) and used by
-kernels.softmax from then on.
+kernels.softmax from then on.  Then, with those variants, the thread policy
+and the decision map of algorithm="auto" (kernels.bench.tune_dispatch).
 
 Every measurement also times the default twice (an A/A pair): how far two
 identical cases drift apart in the same rounds is the measured noise that a
@@ -28,6 +29,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -374,19 +376,56 @@ def _table_row(isa: str, size_class: str, sizes: list[int], algorithm: str, choi
 
 
 def main(args) -> int:
-    if args.if_missing and tuning.choices_path().exists():
-        print(f"tuned choices already stored: {tuning.choices_path()}")
+    """Tunes the variants, then the thread policy and decision map of "auto"
+    (those measured with the variants chosen); --if-missing tunes only what
+    this CPU has not stored, --dispatch-only only the second part, and
+    --algorithms (a subset) only the first."""
+    variants_stored, dispatch_stored = tuning.choices_path().exists(), tuning.dispatch_path().exists()
+    if args.if_missing and variants_stored and dispatch_stored:
+        print(f"tuned choices already stored: {tuning.choices_path()}, {tuning.dispatch_path()}")
         return 0
     isas = args.isas or [i for i in api.available_isas() if i != "scalar"] or ["scalar"]
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    if not args.dispatch_only and not (args.if_missing and variants_stored):
+        _tune_variants(args, isas, log)
+    if args.algorithms and not args.dispatch_only:
+        log("--algorithms: variants only (auto's decision map compares every algorithm)")
+    elif not (args.if_missing and dispatch_stored):
+        _tune_dispatch(args, isas, log)
+    return 0
+
+
+def _tune_variants(args, isas, log) -> None:
     algorithms = args.algorithms or list(registry.ALGORITHMS)
-    choices, table = tune(isas, algorithms, args.reps, args.quick, log=lambda m: print(m, file=sys.stderr))
+    choices, table = tune(isas, algorithms, args.reps, args.quick, log=log)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     if args.dry_run:
-        return 0
+        return
     merged = dict(tuning._stored().get("choices", {}))
     for isa, per_algorithm in choices.items():
         for algorithm, per_class in per_algorithm.items():
             merged.setdefault(isa, {}).setdefault(algorithm, {}).update(per_class)
     path = tuning.save(merged, {"machine": machine.report()["id"], "quick": args.quick, "reps": args.reps})
     print(f"stored {path}")
-    return 0
+
+
+def _tune_dispatch(args, isas, log) -> None:
+    from . import tune_dispatch
+
+    started = time.perf_counter()
+    log("tuning the thread policy and the decision map of algorithm='auto' ...")
+    settings = tune_dispatch.QUICK if args.quick else tune_dispatch.FULL
+    decisions, policies, table, thresholds = tune_dispatch.tune_dispatch(isas, settings, log=log)
+    if not thresholds.empty:
+        print(thresholds.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    for isa, policy in policies.items():
+        print(f"thread policy {isa}: {policy}")
+    print(tune_dispatch.describe(table))
+    print(f"dispatch tuned in {time.perf_counter() - started:.0f} s")
+    if args.dry_run:
+        return
+    stored = tuning._stored_dispatch()
+    merged_decisions = {**stored.get("decisions", {}), **decisions}
+    merged_threads = {**stored.get("threads", {}), **policies}
+    meta = {"machine": machine.report()["id"], "quick": args.quick, "rounds": settings.rounds}
+    print(f"stored {tuning.save_dispatch(merged_decisions, merged_threads, meta)}")
