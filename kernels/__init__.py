@@ -21,6 +21,7 @@ from .api import (
     resolve_isa,
     softmax,
 )
+from .logsoftmax import log_softmax
 from .registry import ALGORITHMS, ISAS, VARIANTS, Variant
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "choose_algorithm",
     "default_threads",
     "get_kernel",
+    "log_softmax",
     "max_threads",
     "resolve_isa",
     "softmax",
