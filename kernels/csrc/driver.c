@@ -249,8 +249,9 @@ static int row_online(const row_team_t* t) {
  *   three-pass, online: L = max + log(sum of e^(x - max));
  *   two-pass:           L = log(m) + e ln 2 for the ExtExp sum m * 2^e
  *                       (guarded: shift + log(m) + e ln 2).
- * L is rounded once, to the float pair hi = L, lo = L - hi, and the write
- * pass computes (x - hi) - lo.  One float would not do: rounding L costs up
+ * L is rounded once, to the float pair hi = L, lo = L - hi (from the
+ * exact double-double max + log(sum), see float_pair), and the write pass
+ * computes (x - hi) - lo.  One float would not do: rounding L costs up
  * to 2^-24 |L| absolute, and |L| ~ |max| can dwarf the log-probabilities
  * near the max (x around 1e4: an error of 5e-4 on outputs of magnitude
  * log n), while x - hi is exact for every x within a factor 2 of hi.
@@ -270,13 +271,18 @@ typedef struct {
     float hi, lo;
 } float_pair_t;
 
-static float_pair_t float_pair(double value) {
-    const float hi = (float)value;
-    return (float_pair_t){hi, (float)(value - (double)hi)};
+/* a + b rounded once to a float pair: TwoSum gives s + e = a + b exactly in
+ * doubles (a double sum alone would lose log(sum) next to a max of 1e30),
+ * then hi = s rounded and lo = (s - hi) + e rounded. */
+static float_pair_t float_pair(double a, double b) {
+    const double s = a + b, b_part = s - a, e = (a - (s - b_part)) + (b - b_part);
+    const float hi = (float)s;
+    return (float_pair_t){hi, (float)((s - (double)hi) + e)};
 }
 
-static void team_subtract(const row_team_t* t, double log_normalizer) {
-    const float_pair_t c = float_pair(log_normalizer);
+/* y = x - (a + b) */
+static void team_subtract(const row_team_t* t, double a, double b) {
+    const float_pair_t c = float_pair(a, b);
     EACH_CHUNK(t, part, lo, len) t->plan->vsub(len, t->x + lo, t->y + lo, c.hi, c.lo);
 }
 
@@ -287,7 +293,7 @@ static int row_log_three_pass(const row_team_t* t) {
     if (!isfinite(max)) return team_fill_nan(t);
     const double sum = team_sum_expminusmax(t, max);
     if (!normalizer_ok(sum)) return team_fill_nan(t);
-    team_subtract(t, (double)max + log(sum));
+    team_subtract(t, (double)max, log(sum));
     return 0;
 }
 
@@ -297,14 +303,14 @@ static int row_log_two_pass_guarded(const row_team_t* t) {
     const float shift = guarded_shift(max);
     const extexp_sum_t sum = team_extexp_guarded(t, shift);
     if (!guarded_extexp_ok(sum)) return team_fill_nan(t);
-    team_subtract(t, (double)shift + log_extexp(sum));
+    team_subtract(t, (double)shift, log_extexp(sum));
     return 1;
 }
 
 static int row_log_two_pass(const row_team_t* t) {
     const extexp_sum_t sum = team_extexp(t);
     if (!extexp_fast_path_ok(sum)) return row_log_two_pass_guarded(t);
-    team_subtract(t, log_extexp(sum));
+    team_subtract(t, log_extexp(sum), 0.0);
     return 0;
 }
 
@@ -314,7 +320,7 @@ static int row_log_online(const row_team_t* t) {
         row_log_three_pass(t);
         return 1;
     }
-    team_subtract(t, (double)sum.max + log(sum.sum));
+    team_subtract(t, (double)sum.max, log(sum.sum));
     return 0;
 }
 
@@ -544,8 +550,8 @@ typedef struct {
 } column_scratch_t;
 
 /* log_softmax: lane j's L as the pair (scale, scale_e) = (hi, lo). */
-static void set_log_normalizer(column_scratch_t* s, size_t j, double log_normalizer) {
-    const float_pair_t c = float_pair(log_normalizer);
+static void set_log_normalizer(column_scratch_t* s, size_t j, double a, double b) {
+    const float_pair_t c = float_pair(a, b);
     s->scale[j] = c.hi, s->scale_e[j] = c.lo;
 }
 
@@ -553,7 +559,7 @@ static void check_three_pass_lanes(column_scratch_t* s, size_t w, int log_softma
     for (size_t j = 0; j < w; j++) {
         s->fast[j] = isfinite(s->max[j]) && normalizer_ok(s->sum[j]);
         if (log_softmax) {
-            set_log_normalizer(s, j, (double)s->max[j] + log(s->sum[j]));
+            set_log_normalizer(s, j, (double)s->max[j], log(s->sum[j]));
         } else {
             s->scale[j] = (float)(1.0 / s->sum[j]);
         }
@@ -565,7 +571,7 @@ static void check_two_pass_lanes(column_scratch_t* s, size_t w, int log_softmax)
         const extexp_sum_t sum = {s->sum[j], s->max[j]};
         s->fast[j] = extexp_fast_path_ok(sum);
         if (log_softmax) {
-            set_log_normalizer(s, j, log_extexp(sum));
+            set_log_normalizer(s, j, log_extexp(sum), 0.0);
         } else {
             s->scale[j] = (float)(1.0 / sum.mantissa);
             s->scale_e[j] = (float)-sum.exponent;
