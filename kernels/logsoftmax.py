@@ -48,6 +48,20 @@ def log_plan(plan: api.Plan):
     return twin
 
 
+def _softmax_plan(x, axis, algorithm, isa, threads):
+    """The (plan, axis) softmax runs this call with: from api's cache of
+    resolved calls when there (api.resolve costs microseconds, as much as
+    the work on a row of 2^14), else resolved, which checks every argument.
+    Only plain int axis and threads use the cache, as in api.softmax (True
+    and 1.0 would find the entries of 1)."""
+    if type(axis) is int and (threads is None or type(threads) is int):
+        try:
+            return api._resolved[(x.shape, axis, algorithm, isa, threads)]
+        except (KeyError, AttributeError, TypeError):
+            pass
+    return api.resolve(x, axis, algorithm, isa, threads)
+
+
 def log_softmax(x, *, axis=-1, algorithm: str = api.AUTO, isa: str | None = None, threads=None,
                 out=None) -> np.ndarray:
     """Log of the softmax of a float32 array along one axis,
@@ -69,7 +83,7 @@ def log_softmax(x, *, axis=-1, algorithm: str = api.AUTO, isa: str | None = None
     scipy.special.softmax: a row containing NaN or +inf, or only -inf, is
     all NaN; -inf elements of other rows are -inf.
     """
-    plan, dim = api.resolve(x, axis, algorithm, isa, threads)
+    plan, dim = _softmax_plan(x, axis, algorithm, isa, threads)
     twin = log_plan(plan)
     y = twin.call_fast(x, out, dim)  # the common case, checked in C
     if y is not None:
