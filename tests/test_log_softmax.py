@@ -101,8 +101,8 @@ def log_tiles(algorithm, isa):
 # ------------------------------------------------------------ accuracy
 
 DISTRIBUTIONS = {
-    # one element at 0, the rest 100 ... 200 below: log-probabilities <= -100
-    "tiny": lambda rng, n: np.where(np.arange(n) == n // 2, 0.0, rng.uniform(-200, -100, n)),
+    # half N(0, 1), half 100 ... 200 below: log-probabilities <= -100 next to a sizeable log sum
+    "tiny": lambda rng, n: np.where(rng.random(n) < 0.5, rng.normal(0, 1, n), rng.uniform(-200, -100, n)),
     "uniform(-1000,1000)": lambda rng, n: rng.uniform(-1000, 1000, n),
     # near ties around a large value: x - hi must stay exact
     "1e4+noise": lambda rng, n: 1e4 + rng.uniform(0, 0.1, n),
