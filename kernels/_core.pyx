@@ -28,6 +28,7 @@ cdef extern from "kernels.h" nogil:
     ctypedef double (*raddstoreexpminusmax_fn)(size_t, const float*, float*, float)
     ctypedef void (*vscaleexpminusmax_fn)(size_t, const float*, float*, float, float)
     ctypedef void (*vscale_fn)(size_t, const float*, float*, float)
+    ctypedef void (*vsub_fn)(size_t, const float*, float*, float, float)
     ctypedef void (*vcopy_fn)(size_t, const float*, float*)
     ctypedef void (*vfill_fn)(size_t, float*, float)
     ctypedef extexp_sum_t (*raddextexp_fn)(size_t, const float*)
@@ -45,6 +46,7 @@ cdef extern from "kernels.h" nogil:
     ctypedef void (*col_raddextexp_fn)(size_t, size_t, size_t, const float*, double*, float*)
     ctypedef void (*col_vscaleextexp_fn)(size_t, size_t, size_t, const float*, float*, const float*, const float*)
     ctypedef void (*col_raddexponline_fn)(size_t, size_t, size_t, const float*, float*, double*)
+    ctypedef void (*col_vsub_fn)(size_t, size_t, size_t, const float*, float*, const float*, const float*)
 
     ctypedef struct kernel_entry_t:
         const char* name
@@ -76,6 +78,9 @@ cdef extern from "kernels.h" nogil:
         col_raddextexp_fn col_raddextexp
         col_vscaleextexp_fn col_vscaleextexp
         col_raddexponline_fn col_raddexponline
+        int log_softmax
+        vsub_fn vsub
+        col_vsub_fn col_vsub
 
     ctypedef struct softmax_schedule_t:
         int threads
@@ -143,16 +148,19 @@ cdef class Plan:
     """A softmax algorithm bound to concrete kernels (names per pass slot,
     column kernels included) and a thread policy: at most `threads` threads,
     one per min_elements_per_thread elements at most, rows split only into
-    chunks of min_split_chunk elements or more (see softmax_schedule)."""
+    chunks of min_split_chunk elements or more (see softmax_schedule).
+    log_softmax=True: the same algorithm's log_softmax (its kernels are
+    registry.LOG_ALGORITHM_PASSES')."""
 
     cdef softmax_plan_t plan
     cdef readonly dict kernels
     cdef public size_t last_guarded_rows
 
     def __init__(self, str algorithm, dict kernels, int threads=1, size_t min_elements_per_thread=0,
-                 size_t min_split_chunk=0):
+                 size_t min_split_chunk=0, bint log_softmax=False):
         self.kernels = dict(kernels)
         self.plan.algorithm = ALGORITHM_CODES[algorithm]
+        self.plan.log_softmax = log_softmax
         self.plan.threads = threads
         self.plan.min_elements_per_thread = min_elements_per_thread
         self.plan.min_split_chunk = min_split_chunk
@@ -170,6 +178,10 @@ cdef class Plan:
     @property
     def min_split_chunk(self):
         return self.plan.min_split_chunk
+
+    @property
+    def log_softmax(self):
+        return bool(self.plan.log_softmax)
 
     cdef _set(self, str slot, void* fn):
         if slot == "rmax": self.plan.rmax = <rmax_fn>fn
@@ -191,6 +203,8 @@ cdef class Plan:
         elif slot == "col_raddextexp": self.plan.col_raddextexp = <col_raddextexp_fn>fn
         elif slot == "col_vscaleextexp": self.plan.col_vscaleextexp = <col_vscaleextexp_fn>fn
         elif slot == "col_raddexponline": self.plan.col_raddexponline = <col_raddexponline_fn>fn
+        elif slot == "vsub": self.plan.vsub = <vsub_fn>fn
+        elif slot == "col_vsub": self.plan.col_vsub = <col_vsub_fn>fn
         else: raise ValueError(f"no plan slot {slot!r}")
 
     def schedule(self, size_t outer, size_t n, size_t inner=1):
@@ -461,6 +475,14 @@ def vfill(str name, float[::1] y, float value):
     cdef unsigned saved = softmax_denormals_off()
     with nogil:
         f(y.shape[0], _out(y), value)
+    softmax_denormals_restore(saved)
+
+
+def vsub(str name, const float[::1] x, float[::1] y, float hi, float lo):
+    cdef vsub_fn f = <vsub_fn>_fn(name)
+    cdef unsigned saved = softmax_denormals_off()
+    with nogil:
+        f(x.shape[0], _in(x), _out(y), hi, lo)
     softmax_denormals_restore(saved)
 
 

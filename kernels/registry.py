@@ -137,6 +137,7 @@ FAMILIES = {
         ),
         Family("vscaleexpminusmax", "vscaleexpminusmax.h", "y = scale * e^(x-max)", writes=True),
         Family("vscale", "vscale.h", "y = scale * x", writes=True, uses_exp=False),
+        Family("vsub", "vsub.h", "y = (x - hi) - lo (log_softmax's write pass)", writes=True, uses_exp=False),
         Family("vcopy", "vcopy.h", "y = x (copy bandwidth)", writes=True, uses_exp=False),
         Family("vfill", "vfill.h", "y = value (write-only bandwidth)", writes=True, uses_exp=False),
         Family("raddextexp", "raddextexp.h", "sum of e^x as (mantissa, exponent)", reduction=True),
@@ -227,6 +228,7 @@ _PRESETS = {
     "raddstoreexpminusmax": _REDUCTION_SHAPES,
     "vscaleexpminusmax": _MAP_SHAPES,
     "vscale": _MAP_SHAPES,
+    "vsub": _MAP_SHAPES,
     "vcopy": [(4, 1), (8, 1)],
     "vfill": [(4, 1), (8, 1)],
     "raddextexp": _REDUCTION_SHAPES,
@@ -329,6 +331,7 @@ _DEFAULT_SHAPE = {
     "raddstoreexpminusmax": (4, 1),
     "vscaleexpminusmax": (4, 1),
     "vscale": (4, 1),
+    "vsub": (4, 1),
     "vcopy": (4, 1),
     "vfill": (4, 1),
     "raddextexp": (4, 1),
@@ -370,6 +373,7 @@ COLUMN_FAMILIES = {
     "col_raddextexp": "per-lane sum of e^x as (mantissa, exponent)",
     "col_vscaleextexp": "y = e^x / (m * 2^e), per-lane m and e",
     "col_raddexponline": "per-lane online (max, sum of e^(x-max))",
+    "col_vsub": "y = (x - hi) - lo, per-lane hi and lo (log_softmax)",
 }
 
 ALGORITHM_COLUMN_PASSES = {
@@ -379,6 +383,36 @@ ALGORITHM_COLUMN_PASSES = {
     "online": ("col_raddexponline", "col_vscaleexpminusmax"),
 }
 """The column kernel of each pass, in order."""
+
+
+# ------------------------------------------------------------- log_softmax
+
+# log_softmax runs each algorithm's reductions, then y = x - log(normaliser)
+# (vsub).  The two three-pass variants coincide: the reload variant's stored
+# e^(x - max) are of no use to a pass that needs x (see csrc/driver.c).
+LOG_ALGORITHM_PASSES = {
+    "three-pass-recompute": ("rmax", "raddexpminusmax", "vsub"),
+    "three-pass-reload": ("rmax", "raddexpminusmax", "vsub"),
+    "two-pass": ("raddextexp", "vsub"),
+    "online": ("raddexponline", "vsub"),
+}
+"""The kernel family of each log_softmax pass, in order."""
+
+LOG_ALGORITHM_GUARD_FAMILIES = {
+    "three-pass-recompute": (),
+    "three-pass-reload": (),
+    "two-pass": ("rmax", "raddextexp_guarded"),
+    "online": ("rmax", "raddexpminusmax"),
+}
+"""Families a guarded log_softmax row runs besides the passes."""
+
+LOG_ALGORITHM_COLUMN_PASSES = {
+    "three-pass-recompute": ("col_rmax", "col_raddexpminusmax", "col_vsub"),
+    "three-pass-reload": ("col_rmax", "col_raddexpminusmax", "col_vsub"),
+    "two-pass": ("col_raddextexp", "col_vsub"),
+    "online": ("col_raddexponline", "col_vsub"),
+}
+"""The column kernel of each log_softmax pass (a non-last axis), in order."""
 
 
 def column_kernel_name(family: str, isa: str) -> str:

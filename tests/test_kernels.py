@@ -91,6 +91,17 @@ def check_vscale(k, x, alloc):
     np.testing.assert_array_equal(inplace, y)
 
 
+def check_vsub(k, x, alloc):
+    """(x - hi) - lo in float32, exactly, in and out of place."""
+    hi, lo = np.float32(37.25), np.float32(3e-6)
+    y = alloc(x.size)
+    k(x, y, hi, lo)
+    np.testing.assert_array_equal(y, (x - hi) - lo)
+    inplace = x.copy()
+    k(inplace, inplace, hi, lo)
+    np.testing.assert_array_equal(inplace, y)
+
+
 def check_vcopy(k, x, alloc):
     y = alloc(x.size)
     k(x, y)

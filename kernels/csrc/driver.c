@@ -22,7 +22,10 @@
  * run in a fixed order, so a given thread count gives bit-identical results
  * on every run, however many threads the OpenMP runtime actually provides.
  * A row algorithm run as one chunk is exactly the single-thread code:
- * a merge of one partial returns it unchanged. */
+ * a merge of one partial returns it unchanged.
+ *
+ * log_softmax (plan->log_softmax) runs the same reductions, schedules and
+ * partitions, with a subtraction as the write pass (see "log_softmax"). */
 #include "kernels.h"
 #include "exp_constants.h"
 
@@ -44,6 +47,8 @@
  * ExtExp's accurate range. */
 #define EXTEXP_SAFE_EXPONENT ((double)EXTEXP_MAX_ABS_INPUT * 1.4426950408889634 - 160.0)
 
+#define LN2_DOUBLE 0x1.62e42fefa39efp-1 /* ln 2 rounded to double */
+
 /* Chunks of a split row start at multiples of a cache line of floats. */
 #define CHUNK_ALIGN 16
 
@@ -55,6 +60,8 @@ static void fill_nan(size_t n, float* y) {
 
 /* The sum of e^(x_i - max) includes e^0 = 1, so anything else flags a NaN. */
 static int normalizer_ok(double sum) { return sum >= 1.0 && sum < INFINITY; }
+
+static int online_sum_ok(online_sum_t sum) { return isfinite(sum.max) && normalizer_ok(sum.sum); }
 
 static int extexp_fast_path_ok(extexp_sum_t sum) {
     return isfinite(sum.mantissa) && sum.mantissa > 0.0 && fabs(sum.exponent) <= EXTEXP_SAFE_EXPONENT;
@@ -148,15 +155,40 @@ static float team_max(const row_team_t* t) {
     return merged_max(t->partials.max, t->parts);
 }
 
+/* The sum of e^(x - max) without stores (three-pass's pass 2). */
+static double team_sum_expminusmax(const row_team_t* t, float max) {
+    EACH_CHUNK(t, part, lo, len) t->partials.sum[part] = t->plan->raddexpminusmax(len, t->x + lo, max);
+    team_barrier(t);
+    return merged_sum(t->partials.sum, t->parts);
+}
+
+static extexp_sum_t team_extexp(const row_team_t* t) {
+    EACH_CHUNK(t, part, lo, len) t->partials.extexp[part] = t->plan->raddextexp(len, t->x + lo);
+    team_barrier(t);
+    return merged_extexp(t->partials.extexp, t->parts);
+}
+
+static extexp_sum_t team_extexp_guarded(const row_team_t* t, float shift) {
+    EACH_CHUNK(t, part, lo, len) t->partials.extexp[part] = t->plan->raddextexp_guarded(len, t->x + lo, shift);
+    team_barrier(t);
+    return merged_extexp(t->partials.extexp, t->parts);
+}
+
+static online_sum_t team_online(const row_team_t* t) {
+    EACH_CHUNK(t, part, lo, len) t->partials.online[part] = t->plan->raddexponline(len, t->x + lo);
+    team_barrier(t);
+    return merged_online(t->partials.online, t->parts);
+}
+
+static int guarded_extexp_ok(extexp_sum_t sum) { return isfinite(sum.mantissa) && sum.mantissa > 0.0; }
+
 /* Each returns 1 when the row took a guarded path, 0 otherwise. */
 
 static int row_three_pass_recompute(const row_team_t* t) {
     const softmax_plan_t* p = t->plan;
     const float max = team_max(t);
     if (!isfinite(max)) return team_fill_nan(t);
-    EACH_CHUNK(t, part, lo, len) t->partials.sum[part] = p->raddexpminusmax(len, t->x + lo, max);
-    team_barrier(t);
-    const double sum = merged_sum(t->partials.sum, t->parts);
+    const double sum = team_sum_expminusmax(t, max);
     if (!normalizer_ok(sum)) return team_fill_nan(t);
     EACH_CHUNK(t, part, lo, len) p->vscaleexpminusmax(len, t->x + lo, t->y + lo, max, (float)(1.0 / sum));
     return 0;
@@ -182,10 +214,8 @@ static int row_two_pass_guarded(const row_team_t* t) {
     const float max = team_max(t);
     if (!isfinite(max)) return team_fill_nan(t);
     const float shift = guarded_shift(max);
-    EACH_CHUNK(t, part, lo, len) t->partials.extexp[part] = p->raddextexp_guarded(len, t->x + lo, shift);
-    team_barrier(t);
-    const extexp_sum_t sum = merged_extexp(t->partials.extexp, t->parts);
-    if (!(isfinite(sum.mantissa) && sum.mantissa > 0.0)) return team_fill_nan(t);
+    const extexp_sum_t sum = team_extexp_guarded(t, shift);
+    if (!guarded_extexp_ok(sum)) return team_fill_nan(t);
     const float scale_m = (float)(1.0 / sum.mantissa), scale_e = (float)-sum.exponent;
     EACH_CHUNK(t, part, lo, len) p->vscaleextexp_guarded(len, t->x + lo, t->y + lo, shift, scale_m, scale_e);
     return 1;
@@ -196,9 +226,7 @@ static int row_two_pass_guarded(const row_team_t* t) {
  * on one thread. */
 static int row_two_pass(const row_team_t* t) {
     const softmax_plan_t* p = t->plan;
-    EACH_CHUNK(t, part, lo, len) t->partials.extexp[part] = p->raddextexp(len, t->x + lo);
-    team_barrier(t);
-    const extexp_sum_t sum = merged_extexp(t->partials.extexp, t->parts);
+    const extexp_sum_t sum = team_extexp(t);
     if (!extexp_fast_path_ok(sum)) return row_two_pass_guarded(t);
     const float scale_m = (float)(1.0 / sum.mantissa), scale_e = (float)-sum.exponent;
     EACH_CHUNK(t, part, lo, len) p->vscaleextexp(len, t->x + lo, t->y + lo, scale_m, scale_e);
@@ -207,10 +235,8 @@ static int row_two_pass(const row_team_t* t) {
 
 static int row_online(const row_team_t* t) {
     const softmax_plan_t* p = t->plan;
-    EACH_CHUNK(t, part, lo, len) t->partials.online[part] = p->raddexponline(len, t->x + lo);
-    team_barrier(t);
-    const online_sum_t sum = merged_online(t->partials.online, t->parts);
-    if (!(isfinite(sum.max) && normalizer_ok(sum.sum))) {
+    const online_sum_t sum = team_online(t);
+    if (!online_sum_ok(sum)) {
         row_three_pass_recompute(t);
         return 1;
     }
@@ -218,9 +244,99 @@ static int row_online(const row_team_t* t) {
     return 0;
 }
 
+/* ---- log_softmax: the same reductions, then y = x - L ----
+ * L = log sum_i e^(x_i), in double from the reductions' results:
+ *   three-pass, online: L = max + log(sum of e^(x - max));
+ *   two-pass:           L = log(m) + e ln 2 for the ExtExp sum m * 2^e
+ *                       (guarded: shift + log(m) + e ln 2).
+ * L is rounded once, to the float pair hi = L, lo = L - hi (from the
+ * exact double-double max + log(sum), see float_pair), and the write pass
+ * computes (x - hi) - lo.  One float would not do: rounding L costs up
+ * to 2^-24 |L| absolute, and |L| ~ |max| can dwarf the log-probabilities
+ * near the max (x around 1e4: an error of 5e-4 on outputs of magnitude
+ * log n), while x - hi is exact for every x within a factor 2 of hi.
+ *
+ * The two three-pass variants coincide: reloading would store e^(x - max)
+ * in pass 2 for pass 3 to read, but y = x - L needs x itself, not e^(x -
+ * max) (log of the stored values would cost a log per element and lose
+ * their accuracy), so both run max, sum without stores, subtract.
+ *
+ * Non-finite inputs: log_softmax is log(softmax) elementwise on the rows
+ * softmax's rule covers: a row with NaN or +inf, or only -inf, is all NaN
+ * (softmax is NaN there), and -inf elements of other rows become -inf
+ * (x - L, the log of softmax's exact 0).  The rows are detected exactly as
+ * softmax detects them. */
+
+typedef struct {
+    float hi, lo;
+} float_pair_t;
+
+/* a + b rounded once to a float pair: TwoSum gives s + e = a + b exactly in
+ * doubles (a double sum alone would lose log(sum) next to a max of 1e30),
+ * then hi = s rounded and lo = (s - hi) + e rounded. */
+static float_pair_t float_pair(double a, double b) {
+    const double s = a + b, b_part = s - a, e = (a - (s - b_part)) + (b - b_part);
+    const float hi = (float)s;
+    return (float_pair_t){hi, (float)((s - (double)hi) + e)};
+}
+
+/* y = x - (a + b) */
+static void team_subtract(const row_team_t* t, double a, double b) {
+    const float_pair_t c = float_pair(a, b);
+    EACH_CHUNK(t, part, lo, len) t->plan->vsub(len, t->x + lo, t->y + lo, c.hi, c.lo);
+}
+
+static double log_extexp(extexp_sum_t sum) { return log(sum.mantissa) + sum.exponent * LN2_DOUBLE; }
+
+static int row_log_three_pass(const row_team_t* t) {
+    const float max = team_max(t);
+    if (!isfinite(max)) return team_fill_nan(t);
+    const double sum = team_sum_expminusmax(t, max);
+    if (!normalizer_ok(sum)) return team_fill_nan(t);
+    team_subtract(t, (double)max, log(sum));
+    return 0;
+}
+
+static int row_log_two_pass_guarded(const row_team_t* t) {
+    const float max = team_max(t);
+    if (!isfinite(max)) return team_fill_nan(t);
+    const float shift = guarded_shift(max);
+    const extexp_sum_t sum = team_extexp_guarded(t, shift);
+    if (!guarded_extexp_ok(sum)) return team_fill_nan(t);
+    team_subtract(t, (double)shift, log_extexp(sum));
+    return 1;
+}
+
+static int row_log_two_pass(const row_team_t* t) {
+    const extexp_sum_t sum = team_extexp(t);
+    if (!extexp_fast_path_ok(sum)) return row_log_two_pass_guarded(t);
+    team_subtract(t, log_extexp(sum), 0.0);
+    return 0;
+}
+
+static int row_log_online(const row_team_t* t) {
+    const online_sum_t sum = team_online(t);
+    if (!online_sum_ok(sum)) {
+        row_log_three_pass(t);
+        return 1;
+    }
+    team_subtract(t, (double)sum.max, log(sum.sum));
+    return 0;
+}
+
 typedef int (*row_fn)(const row_team_t*);
 
-static row_fn row_algorithm(int algorithm) {
+static row_fn row_log_algorithm(int algorithm) {
+    switch (algorithm) {
+        case SOFTMAX_THREE_PASS_RECOMPUTE:
+        case SOFTMAX_THREE_PASS_RELOAD: return row_log_three_pass;
+        case SOFTMAX_TWO_PASS: return row_log_two_pass;
+        case SOFTMAX_ONLINE: return row_log_online;
+        default: return NULL;
+    }
+}
+
+static row_fn row_softmax_algorithm(int algorithm) {
     switch (algorithm) {
         case SOFTMAX_THREE_PASS_RECOMPUTE: return row_three_pass_recompute;
         case SOFTMAX_THREE_PASS_RELOAD: return row_three_pass_reload;
@@ -230,11 +346,15 @@ static row_fn row_algorithm(int algorithm) {
     }
 }
 
+static row_fn row_algorithm(const softmax_plan_t* plan) {
+    return plan->log_softmax ? row_log_algorithm(plan->algorithm) : row_softmax_algorithm(plan->algorithm);
+}
+
 /* The guarded path of a column, run on a contiguous copy of it. */
-static row_fn row_guarded_algorithm(int algorithm) {
-    switch (algorithm) {
-        case SOFTMAX_TWO_PASS: return row_two_pass_guarded;
-        case SOFTMAX_ONLINE: return row_three_pass_recompute;
+static row_fn row_guarded_algorithm(const softmax_plan_t* plan) {
+    switch (plan->algorithm) {
+        case SOFTMAX_TWO_PASS: return plan->log_softmax ? row_log_two_pass_guarded : row_two_pass_guarded;
+        case SOFTMAX_ONLINE: return plan->log_softmax ? row_log_three_pass : row_three_pass_recompute;
         default: return NULL; /* three-pass: a guarded column is all NaN */
     }
 }
@@ -398,7 +518,7 @@ static void split_rows_body(void* p, int member, int members) {
 }
 
 size_t softmax_rows(const softmax_plan_t* plan, size_t rows, size_t n, const float* x, float* y) {
-    const row_fn row = row_algorithm(plan->algorithm);
+    const row_fn row = row_algorithm(plan);
     if (row == NULL || n == 0 || rows == 0) return 0;
     const unsigned saved = softmax_denormals_off();
     const softmax_schedule_t s = softmax_schedule(plan, rows, n, 1);
@@ -422,50 +542,65 @@ size_t softmax_rows(const softmax_plan_t* plan, size_t rows, size_t n, const flo
 typedef struct {
     float max[SOFTMAX_COLUMN_BLOCK];   /* the lane's max; two-pass: its sum's exponent */
     double sum[SOFTMAX_COLUMN_BLOCK];  /* the lane's sum; two-pass: its sum's mantissa */
-    float scale[SOFTMAX_COLUMN_BLOCK]; /* 1 / sum (two-pass: 1 / mantissa) */
-    float scale_e[SOFTMAX_COLUMN_BLOCK];
+    float scale[SOFTMAX_COLUMN_BLOCK]; /* 1 / sum (two-pass: 1 / mantissa); log_softmax: hi of L */
+    float scale_e[SOFTMAX_COLUMN_BLOCK]; /* two-pass: -exponent; log_softmax: lo of L */
     unsigned char fast[SOFTMAX_COLUMN_BLOCK]; /* the lane takes the fast path */
     float* column;                            /* n floats for a guarded column, allocated on first use */
     int no_memory;
 } column_scratch_t;
 
-static void check_three_pass_lanes(column_scratch_t* s, size_t w) {
+/* log_softmax: lane j's L as the pair (scale, scale_e) = (hi, lo). */
+static void set_log_normalizer(column_scratch_t* s, size_t j, double a, double b) {
+    const float_pair_t c = float_pair(a, b);
+    s->scale[j] = c.hi, s->scale_e[j] = c.lo;
+}
+
+static void check_three_pass_lanes(column_scratch_t* s, size_t w, int log_softmax) {
     for (size_t j = 0; j < w; j++) {
         s->fast[j] = isfinite(s->max[j]) && normalizer_ok(s->sum[j]);
-        s->scale[j] = (float)(1.0 / s->sum[j]);
+        if (log_softmax) {
+            set_log_normalizer(s, j, (double)s->max[j], log(s->sum[j]));
+        } else {
+            s->scale[j] = (float)(1.0 / s->sum[j]);
+        }
     }
 }
 
-static void check_two_pass_lanes(column_scratch_t* s, size_t w) {
+static void check_two_pass_lanes(column_scratch_t* s, size_t w, int log_softmax) {
     for (size_t j = 0; j < w; j++) {
         const extexp_sum_t sum = {s->sum[j], s->max[j]};
         s->fast[j] = extexp_fast_path_ok(sum);
-        s->scale[j] = (float)(1.0 / sum.mantissa);
-        s->scale_e[j] = (float)-sum.exponent;
+        if (log_softmax) {
+            set_log_normalizer(s, j, log_extexp(sum), 0.0);
+        } else {
+            s->scale[j] = (float)(1.0 / sum.mantissa);
+            s->scale_e[j] = (float)-sum.exponent;
+        }
     }
 }
 
 /* Pass 1 (and 2) of a block of w lanes: fills s->fast and the scales. */
 static void column_reductions(const softmax_plan_t* p, size_t n, size_t stride, const float* x, float* y, size_t w,
                               column_scratch_t* s) {
+    const int reload = p->algorithm == SOFTMAX_THREE_PASS_RELOAD && !p->log_softmax; /* see log_softmax above */
     switch (p->algorithm) {
         case SOFTMAX_THREE_PASS_RECOMPUTE:
-            p->col_rmax(n, w, stride, x, s->max);
-            p->col_raddexpminusmax(n, w, stride, x, s->max, s->sum);
-            check_three_pass_lanes(s, w);
-            break;
         case SOFTMAX_THREE_PASS_RELOAD:
             p->col_rmax(n, w, stride, x, s->max);
-            p->col_raddstoreexpminusmax(n, w, stride, x, y, s->max, s->sum);
-            check_three_pass_lanes(s, w);
+            if (reload) {
+                p->col_raddstoreexpminusmax(n, w, stride, x, y, s->max, s->sum);
+            } else {
+                p->col_raddexpminusmax(n, w, stride, x, s->max, s->sum);
+            }
+            check_three_pass_lanes(s, w, p->log_softmax);
             break;
         case SOFTMAX_TWO_PASS:
             p->col_raddextexp(n, w, stride, x, s->sum, s->max);
-            check_two_pass_lanes(s, w);
+            check_two_pass_lanes(s, w, p->log_softmax);
             break;
         case SOFTMAX_ONLINE:
             p->col_raddexponline(n, w, stride, x, s->max, s->sum);
-            check_three_pass_lanes(s, w);
+            check_three_pass_lanes(s, w, p->log_softmax);
             break;
     }
 }
@@ -473,6 +608,10 @@ static void column_reductions(const softmax_plan_t* p, size_t n, size_t stride, 
 /* The write pass over lanes [lo, lo + w) of the block. */
 static void column_write(const softmax_plan_t* p, size_t n, size_t stride, const float* x, float* y, size_t lo,
                          size_t w, const column_scratch_t* s) {
+    if (p->log_softmax) {
+        p->col_vsub(n, w, stride, x + lo, y + lo, s->scale + lo, s->scale_e + lo);
+        return;
+    }
     switch (p->algorithm) {
         case SOFTMAX_THREE_PASS_RECOMPUTE:
         case SOFTMAX_ONLINE:
@@ -492,7 +631,7 @@ static void column_write(const softmax_plan_t* p, size_t n, size_t stride, const
  * online run their guarded row path on the copy. */
 static void column_guarded(const softmax_plan_t* p, size_t n, size_t stride, const float* x, float* y,
                            column_scratch_t* s) {
-    const row_fn guarded = row_guarded_algorithm(p->algorithm);
+    const row_fn guarded = row_guarded_algorithm(p);
     if (guarded == NULL) {
         for (size_t i = 0; i < n; i++) y[i * stride] = NAN;
         return;
@@ -561,7 +700,7 @@ static void spread_columns_body(void* p, int member, int members) {
 
 size_t softmax_strided(const softmax_plan_t* plan, size_t outer, size_t n, size_t inner, const float* x, float* y) {
     if (inner == 1) return softmax_rows(plan, outer, n, x, y);
-    if (row_algorithm(plan->algorithm) == NULL || outer == 0 || n == 0 || inner == 0) return 0;
+    if (row_algorithm(plan) == NULL || outer == 0 || n == 0 || inner == 0) return 0;
     const unsigned saved = softmax_denormals_off();
     const softmax_schedule_t s = softmax_schedule(plan, outer, n, inner);
     columns_job_t job;

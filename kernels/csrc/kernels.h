@@ -15,6 +15,7 @@
 #define SOFTMAX_DECLARE_raddstoreexpminusmax(name) double name(size_t n, const float* x, float* y, float max)
 #define SOFTMAX_DECLARE_vscaleexpminusmax(name) void name(size_t n, const float* x, float* y, float max, float scale)
 #define SOFTMAX_DECLARE_vscale(name) void name(size_t n, const float* x, float* y, float scale)
+#define SOFTMAX_DECLARE_vsub(name) void name(size_t n, const float* x, float* y, float hi, float lo)
 #define SOFTMAX_DECLARE_vcopy(name) void name(size_t n, const float* x, float* y)
 #define SOFTMAX_DECLARE_vfill(name) void name(size_t n, float* y, float value)
 #define SOFTMAX_DECLARE_raddextexp(name) extexp_sum_t name(size_t n, const float* x)
@@ -46,6 +47,8 @@
     void name(size_t n, size_t w, size_t stride, const float* x, float* y, const float* scale_m, const float* scale_e)
 #define SOFTMAX_DECLARE_col_raddexponline(name) \
     void name(size_t n, size_t w, size_t stride, const float* x, float* max, double* sum)
+#define SOFTMAX_DECLARE_col_vsub(name) \
+    void name(size_t n, size_t w, size_t stride, const float* x, float* y, const float* hi, const float* lo)
 
 typedef SOFTMAX_DECLARE_rmax((*rmax_fn));
 typedef SOFTMAX_DECLARE_rsum((*rsum_fn));
@@ -53,6 +56,7 @@ typedef SOFTMAX_DECLARE_raddexpminusmax((*raddexpminusmax_fn));
 typedef SOFTMAX_DECLARE_raddstoreexpminusmax((*raddstoreexpminusmax_fn));
 typedef SOFTMAX_DECLARE_vscaleexpminusmax((*vscaleexpminusmax_fn));
 typedef SOFTMAX_DECLARE_vscale((*vscale_fn));
+typedef SOFTMAX_DECLARE_vsub((*vsub_fn));
 typedef SOFTMAX_DECLARE_vcopy((*vcopy_fn));
 typedef SOFTMAX_DECLARE_vfill((*vfill_fn));
 typedef SOFTMAX_DECLARE_raddextexp((*raddextexp_fn));
@@ -70,6 +74,7 @@ typedef SOFTMAX_DECLARE_col_vscale((*col_vscale_fn));
 typedef SOFTMAX_DECLARE_col_raddextexp((*col_raddextexp_fn));
 typedef SOFTMAX_DECLARE_col_vscaleextexp((*col_vscaleextexp_fn));
 typedef SOFTMAX_DECLARE_col_raddexponline((*col_raddexponline_fn));
+typedef SOFTMAX_DECLARE_col_vsub((*col_vsub_fn));
 
 /* One entry of the generated kernel table. */
 typedef struct {
@@ -96,6 +101,13 @@ enum softmax_algorithm {
  *              recompute kernels
  * and the same passes' column kernels (col_*) for a non-last axis; columns
  * that take a guarded path run the row kernels on a copy of the column.
+ *
+ * log_softmax (plan->log_softmax = 1): the same reductions, then the write pass
+ * vsub (col_vsub), y = x - log(normaliser):
+ *   both three-pass variants: rmax, raddexpminusmax, vsub
+ *   two-pass:  raddextexp, vsub; guarded path: rmax, raddextexp_guarded
+ *   online:    raddexponline, vsub; guarded path: the three-pass kernels
+ * (see "log_softmax" in driver.c).
  *
  * Threads: a call runs on at most `threads` threads, and on fewer when it has
  * less than min_elements_per_thread elements per thread (0: no minimum); a
@@ -124,12 +136,15 @@ typedef struct {
     col_raddextexp_fn col_raddextexp;
     col_vscaleextexp_fn col_vscaleextexp;
     col_raddexponline_fn col_raddexponline;
+    int log_softmax; /* 1: log_softmax instead of softmax */
+    vsub_fn vsub;
+    col_vsub_fn col_vsub;
 } softmax_plan_t;
 
 /* Most threads (and row chunks) one call uses. */
 #define SOFTMAX_MAX_THREADS 256
 
-/* Softmax of `rows` contiguous rows of n floats each; y may equal x.
+/* Softmax (log_softmax when plan->log_softmax) of `rows` contiguous rows of n floats each; y may equal x.
  * Returns how many rows took a guarded path (non-finite inputs, or inputs
  * beyond ExtExp's accurate range for two-pass).  Flushes denormals while it
  * runs (on every thread). */

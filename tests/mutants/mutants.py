@@ -80,6 +80,10 @@ MUTANTS = [
     Mutant("driver-drops-the-last-row", "kernels/csrc/driver.c",
            "for (size_t r = 0; r < rows; r++) guarded", "for (size_t r = 0; r + 1 < rows; r++) guarded",
            ("tests/test_softmax.py",), what="multi-row calls leave the last row unwritten"),
+    Mutant("log-softmax-subtraction-drops-the-low-part", "kernels/csrc/templates/vsub.h",
+           "#define MAP(v) v_sub(v_sub((v), vhi), vlo)", "#define MAP(v) v_sub((v), vhi)",
+           ("tests/test_log_softmax.py",),
+           what="log_softmax subtracts log(normaliser) rounded to one float: 5e-4 off near 1e4"),
     # ---- timer and benchmark checks
     Mutant("timer-writes-no-sentinel", "kernels/_core.pyx",
            "                if writes:\n                    y[0] = sentinel\n                    y[n - 1] = sentinel\n",
