@@ -95,17 +95,16 @@ MUTANTS = [
            "        return -1.0, 0.0\n    if family == \"vfill\":", "        return 1.0, 0.0\n    if family == \"vfill\":",
            BENCH_TESTS, what="in-place scaling by 1: a skipped call looks like a done one"),
     Mutant("softmax-check-only-sums", "kernels/bench/sweep.py",
-           "        _edges_close(batch, ref.edges, rtol)\n        got = np.asarray(batch.output)\n"
-           "        sampled = got[ref.index].astype(np.float64)\n",
-           "        got = np.asarray(batch.output)\n        sampled = ref.values\n",
+           "    sampled = got[ref.index].astype(np.float64)\n",
+           "    sampled = ref.values\n",
            BENCH_TESTS, what="the peers' check only asks that the output sums to 1 (a uniform 1/n passes)"),
     Mutant("peers-paired-with-c-timed-kernels", "kernels/bench/analysis.py",
            "partners.update({peer: api_partner(peer, base, isa) for peer in peer_cases(summary)})",
            "partners.update({peer: base_case for peer in peer_cases(summary)})",
            BENCH_TESTS, what="speedups over peers measured against kernels timed in C, without call overhead"),
     Mutant("scipy-imported-on-every-call", "kernels/bench/peers.py",
-           "    return Peer(\"scipy\", _version(\"scipy\"), allocating=softmax)",
-           "    def import_and_call(x):\n        from scipy.special import softmax\n\n        return softmax(x)\n\n"
+           "    return Peer(\"scipy\", _version(\"scipy\"), allocating=functools.partial(softmax, axis=-1))",
+           "    def import_and_call(x):\n        from scipy.special import softmax\n\n        return softmax(x, axis=-1)\n\n"
            "    return Peer(\"scipy\", _version(\"scipy\"), allocating=import_and_call)",
            BENCH_TESTS, what="the scipy peer pays an import statement per call"),
     # ---- tuner
