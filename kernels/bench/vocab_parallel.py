@@ -36,6 +36,7 @@ from .. import api, build, tuning
 ONE = "one collective (all_gather of (m, n) pairs)"
 TWO = "two collectives (all_reduce max, then sum)"
 PATHS = (ONE, TWO)
+KEYS = {ONE: "one", TWO: "two"}  # file keys
 # ExtExp is accurate for |x| <= 2^16 (kernels/csrc/exp_constants.h); logits are far smaller.
 MAX_ABS_LOGIT = 2.0**15
 
@@ -115,34 +116,42 @@ def check_logits(x: np.ndarray) -> None:
         raise ValueError(f"vocab-parallel softmax takes finite logits with |x| <= {MAX_ABS_LOGIT:g}")
 
 
-def softmax_one_collective(x: np.ndarray, kernels: ShardKernels, world: int) -> np.ndarray:
+def softmax_one_collective(x: np.ndarray, kernels: ShardKernels, world: int) -> tuple[np.ndarray, int]:
     """Softmax of the local shard x (rows x shard) with ONE collective: all_gather
-    of each row's (mantissa, exponent) pair, merged locally in rank order."""
+    of each row's (mantissa, exponent) pair, merged locally in rank order.
+    Returns the shard's output and the nanoseconds spent in the collective."""
     import torch
     import torch.distributed as dist
 
     local = torch.from_numpy(kernels.pairs(x))
     gathered = [torch.empty_like(local) for _ in range(world)]
+    start = time.perf_counter_ns()
     dist.all_gather(gathered, local)
+    waited = time.perf_counter_ns() - start
     sums = merge_pairs(np.stack([g.numpy() for g in gathered]))
     y = np.empty_like(x)
     kernels.scale_by_pairs(x, y, sums)
-    return y
+    return y, waited
 
 
-def softmax_two_collectives(x: np.ndarray, kernels: ShardKernels) -> np.ndarray:
+def softmax_two_collectives(x: np.ndarray, kernels: ShardKernels) -> tuple[np.ndarray, int]:
     """The usual way, with TWO collectives: all_reduce MAX of the row maxima,
-    then all_reduce SUM of each shard's sum of e^(x - max)."""
+    then all_reduce SUM of each shard's sum of e^(x - max).
+    Returns the shard's output and the nanoseconds spent in the collectives."""
     import torch
     import torch.distributed as dist
 
     maxima = torch.from_numpy(kernels.maxima(x))
+    start = time.perf_counter_ns()
     dist.all_reduce(maxima, op=dist.ReduceOp.MAX)
+    waited = time.perf_counter_ns() - start
     y = np.empty_like(x)
     sums = torch.from_numpy(kernels.store_exp_minus(x, y, maxima.numpy()))
+    start = time.perf_counter_ns()
     dist.all_reduce(sums, op=dist.ReduceOp.SUM)
+    waited += time.perf_counter_ns() - start
     kernels.scale(y, sums.numpy())
-    return y
+    return y, waited
 
 
 # ------------------------------------------------------------ the processes
@@ -155,12 +164,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _timed_step(step, world_barrier) -> tuple[np.ndarray, float]:
-    """One step started together on every process; its time on this one (ns)."""
+def _timed_step(step, world_barrier) -> tuple[np.ndarray, int, int]:
+    """One step started together on every process: its output, its time on
+    this process and the part of it spent in collectives (ns)."""
     world_barrier()
     start = time.perf_counter_ns()
-    y = step()
-    return y, time.perf_counter_ns() - start
+    y, waited = step()
+    return y, time.perf_counter_ns() - start, waited
 
 
 def worker(rank: int, world: int, port: int, logits: np.ndarray, rounds: int, folder: str) -> None:
@@ -179,14 +189,15 @@ def worker(rank: int, world: int, port: int, logits: np.ndarray, rounds: int, fo
         kernels = ShardKernels(x.shape[-1])
         steps = {ONE: lambda: softmax_one_collective(x, kernels, world),
                  TWO: lambda: softmax_two_collectives(x, kernels)}
-        outputs, times = {}, {path: [] for path in PATHS}
+        outputs, times = {}, {(path, part): [] for path in PATHS for part in ("step", "comm")}
         for round_ in range(rounds + 1):  # round 0 warms up (connections, pages)
             for path in PATHS if round_ % 2 else PATHS[::-1]:
-                outputs[path], ns = _timed_step(steps[path], dist.barrier)
+                outputs[path], step_ns, comm_ns = _timed_step(steps[path], dist.barrier)
                 if round_:
-                    times[path].append(ns)
+                    times[path, "step"].append(step_ns)
+                    times[path, "comm"].append(comm_ns)
         np.savez(Path(folder) / f"rank{rank}.npz", lo=lo, hi=hi, one=outputs[ONE], two=outputs[TWO],
-                 times_one=np.array(times[ONE]), times_two=np.array(times[TWO]))
+                 **{f"{part}_{KEYS[path]}": np.array(values) for (path, part), values in times.items()})
     finally:
         dist.destroy_process_group()
 
@@ -194,7 +205,8 @@ def worker(rank: int, world: int, port: int, logits: np.ndarray, rounds: int, fo
 def run(logits: np.ndarray, world: int = 2, rounds: int = 20) -> dict:
     """Vocab-parallel softmax of `logits` (rows x vocab, float32) on `world`
     local processes.  Returns {"outputs": {path: rows x vocab}, "times_ns":
-    {path: per-round step times, the slowest process's}}."""
+    {path: per-round step times, the slowest process's}, "comm_ns": {path:
+    per-round time in collectives, the slowest process's}}."""
     import torch.multiprocessing as mp
 
     logits = np.ascontiguousarray(logits, np.float32)
@@ -210,9 +222,9 @@ def run(logits: np.ndarray, world: int = 2, rounds: int = 20) -> dict:
         for part in parts:
             outputs[ONE][:, part["lo"]:part["hi"]] = part["one"]
             outputs[TWO][:, part["lo"]:part["hi"]] = part["two"]
-        times = {ONE: np.max([p["times_one"] for p in parts], axis=0),
-                 TWO: np.max([p["times_two"] for p in parts], axis=0)}
-    return {"outputs": outputs, "times_ns": times}
+        slowest = {part: {path: np.max([p[f"{part}_{KEYS[path]}"] for p in parts], axis=0) for path in PATHS}
+                   for part in ("step", "comm")}
+    return {"outputs": outputs, "times_ns": slowest["step"], "comm_ns": slowest["comm"]}
 
 
 def median_us(times_ns) -> float:
