@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 # JupyterLab reads default settings from <env>/etc/jupyter/labconfig/.
 LAB_SETTINGS := $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
 BOOK_HTML := _build/html/index.html
-# PyTorch is measured as a peer when installed; WITH_TORCH=0 skips it (its CPU
-# wheel is ~750 MB; on machines where only CUDA wheels are offered, more).
+# PyTorch and ONNX Runtime are measured as peers when installed; WITH_TORCH=0
+# skips both (torch's CPU wheel is ~750 MB; where only CUDA wheels are offered,
+# more).
 WITH_TORCH ?= 1
 comma := ,
 EXTRAS := test,lab$(if $(filter 1,$(WITH_TORCH)),$(comma)torch,)

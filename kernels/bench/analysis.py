@@ -88,7 +88,12 @@ def add_roofs(summary: pd.DataFrame) -> pd.DataFrame:
 
 def paired_ratio(samples: pd.DataFrame, mode: str, n: int, numerator: str, denominator: str) -> float:
     """Median over rounds of time(numerator) / time(denominator), same run and size."""
-    s = samples[(samples["mode"] == mode) & (samples["n"] == n)]
+    return paired_ratio_within(samples[(samples["mode"] == mode) & (samples["n"] == n)], numerator, denominator)
+
+
+def paired_ratio_within(s: pd.DataFrame, numerator: str, denominator: str) -> float:
+    """Median over rounds of time(numerator) / time(denominator), among
+    samples of one measurement (one run, size and cache mode)."""
     a = s[s["case"] == numerator].set_index("rep")["ns_per_call"]
     b = s[s["case"] == denominator].set_index("rep")["ns_per_call"]
     both = a.index.intersection(b.index)

@@ -1,4 +1,4 @@
-"""python -m kernels.bench {sweep,report,tune,exp}."""
+"""python -m kernels.bench {sweep,shapes,report,tune,exp}."""
 
 from __future__ import annotations
 
@@ -70,8 +70,24 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--out", help="results folder (default: results/ or $SOFTMAX_RESULTS)")
     sweep.add_argument("--no-progress", action="store_true")
 
-    report = sub.add_parser("report", help="print the report of the latest (or a given) sweep")
-    report.add_argument("run", nargs="?", help="a results/<machine>/<run> folder (default: the latest)")
+    shapes = sub.add_parser("shapes", help="kernels.softmax vs torch, ONNX Runtime, numpy, scipy on a rows x n grid")
+    shapes.add_argument("--rows", type=parse_sizes, help="rows per shape (default 1,8,64,512,4096,16384)")
+    shapes.add_argument("--ns", type=parse_sizes, help="row lengths (default 128,512,2048,8192,32000,128256,256000)")
+    shapes.add_argument("--long", dest="long_ns", type=lambda t: [] if t == "none" else parse_sizes(t),
+                        help="single rows measured too when --rows has 1 (default 2^26,2^28; 'none')")
+    shapes.add_argument("--reps", type=int, help="interleaved rounds per shape (default 7, quick 3)")
+    shapes.add_argument("--max-bytes", type=parse_size, help="skip shapes whose input is larger (default 2G)")
+    shapes.add_argument("--algorithms", type=choice_list(("auto", *registry.ALGORITHMS)),
+                        help="kernels.softmax algorithms (default: auto and every explicit one)")
+    shapes.add_argument("--peers", type=lambda t: [p.strip() for p in t.split(",") if p.strip()],
+                        help="comma list of peer labels (default: all; unknown or missing ones are skipped)")
+    shapes.add_argument("--quick", action="store_true", help="a tiny grid and 3 rounds: seconds")
+    shapes.add_argument("--out", help="results folder (default: results/ or $SOFTMAX_RESULTS)")
+    shapes.add_argument("--report", nargs="+", metavar="FOLDER", help="print the report of saved grids, measure nothing")
+    shapes.add_argument("--no-progress", action="store_true")
+
+    report = sub.add_parser("report", help="print the report of the latest (or a given) sweep or shape grid")
+    report.add_argument("run", nargs="?", help="a results/<machine>/<run> folder (default: the latest sweep)")
     report.add_argument("--root", help="results folder to search (default: results/ or $SOFTMAX_RESULTS)")
 
     tune = sub.add_parser("tune", help="find and store the best variants for this machine")
@@ -103,6 +119,10 @@ def main(argv=None) -> int:
         return _sweep(args)
     if args.command == "report":
         return _report(args)
+    if args.command == "shapes":
+        from . import shapes
+
+        return shapes.main(args)
     if args.command == "exp":
         from . import expfamily
 
@@ -144,6 +164,11 @@ def _report(args) -> int:
     from . import report, results
 
     folder = args.run or results.latest(args.root)
+    if results.kind(folder) == "shapes":
+        from . import shapes
+
+        print(shapes.render(shapes.load(folder)))
+        return 0
     print(report.render(results.load(folder)))
     return 0
 

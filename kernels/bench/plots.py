@@ -19,6 +19,7 @@ COLORS = {
     "numpy": "#7f7f7f",
     "scipy": "#bcbd22",
     "torch": "#8c564b",
+    "onnxruntime": "#e377c2",
 }
 STYLE = {"lines.linewidth": 2, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
          "axes.spines.right": False, "figure.dpi": 100, "savefig.dpi": 110}

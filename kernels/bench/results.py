@@ -28,7 +28,9 @@ def results_root() -> Path:
     return Path.cwd() / "results"
 
 
-def save(run: Run, root: Path | None = None, tag: str = "") -> Path:
+def save(run: Run, root: Path | None = None, tag: str = "", explorer: bool = True) -> Path:
+    """Writes the run into a new folder root/<machine-id>/<timestamp>[-tag];
+    explorer=False: without the explorers' file (runs other than sweeps)."""
     root = Path(root) if root else results_root()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     folder = root / run.machine["id"] / (stamp + (f"-{tag}" if tag else ""))
@@ -40,13 +42,19 @@ def save(run: Run, root: Path | None = None, tag: str = "") -> Path:
         run.accuracy.to_csv(folder / "accuracy.csv", index=False)
     if run.memory is not None and len(run.memory):
         run.memory.to_csv(folder / "memory.csv", index=False)
-    from .explorer import write_results_file  # the one file a book's explorer loads (lazy: plotting code)
+    if explorer:
+        from .explorer import write_results_file  # the one file a book's explorer loads (lazy: plotting code)
 
-    write_results_file(run, folder)
+        write_results_file(run, folder)
     return folder
 
 
-NUMERIC_COLUMNS = {"n", "rep", "calls", "ns_per_call", "max_rel_error"}
+def kind(folder: Path) -> str:
+    """What measured a saved folder: "sweep", or the "kind" its config names (e.g. "shapes")."""
+    return json.loads((Path(folder) / "config.json").read_text()).get("kind", "sweep")
+
+
+NUMERIC_COLUMNS = {"n", "rows", "rep", "calls", "ns_per_call", "max_rel_error"}
 
 
 def normalize(df: pd.DataFrame) -> pd.DataFrame:

@@ -139,17 +139,21 @@ def softmax_check(rtol: float, sum_tolerance: float):
     def check(batch):
         ref = softmax_reference(batch.input)
         _edges_close(batch, ref.edges, rtol)
-        got = np.asarray(batch.output)
-        sampled = got[ref.index].astype(np.float64)
-        wrong = ~(np.abs(sampled - ref.values) <= rtol * ref.values + 1e-30)
-        if wrong.any():
-            i = np.argmax(wrong)
-            raise BenchmarkError(f"output[{ref.index[i]}] = {sampled[i]!r}, expected {ref.values[i]!r}")
-        total = float(np.sum(got, dtype=np.float64))
-        if not abs(total - 1.0) <= sum_tolerance:
-            raise BenchmarkError(f"softmax output sums to {total}, not 1")
+        check_row(np.asarray(batch.output), ref, rtol, sum_tolerance)
 
     return check
+
+
+def check_row(got: np.ndarray, ref: SoftmaxReference, rtol: float, sum_tolerance: float, where: str = "") -> None:
+    """One output row against its reference: the sampled elements, and the sum."""
+    sampled = got[ref.index].astype(np.float64)
+    wrong = ~(np.abs(sampled - ref.values) <= rtol * ref.values + 1e-30)
+    if wrong.any():
+        i = np.argmax(wrong)
+        raise BenchmarkError(f"output{where}[{ref.index[i]}] = {sampled[i]!r}, expected {ref.values[i]!r}")
+    total = float(np.sum(got, dtype=np.float64))
+    if not abs(total - 1.0) <= sum_tolerance:
+        raise BenchmarkError(f"softmax output{where} sums to {total}, not 1")
 
 
 @dataclass
