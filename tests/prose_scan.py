@@ -63,7 +63,7 @@ def prose_lines(text: str):
         if fence:
             if fences and stripped == fences[-1][0]:
                 fences.pop()
-            elif fence.group(2) or not fences:
+            else:  # a directive, or a code block (inside a directive too)
                 fences.append((fence.group(1), fence.group(3) or "code"))
             continue
         if any(kind not in PROSE_DIRECTIVES for _, kind in fences):

@@ -231,7 +231,7 @@ def test_the_heatmap_writes_every_value_and_frames_the_misses():
     table = shapes.grid_table(grid_samples(), peer_label(TORCH))
     fig, ax = plt.subplots()
     image = shapes.heatmap(ax, table, minimum=1.3, title="auto vs torch")
-    fig.colorbar(image, ax=ax)
+    shapes.colorbar(fig, image, ax)
     fig.canvas.draw()
     written = sorted(t.get_text() for t in ax.texts)
     assert written == sorted(f"{v:.2f}" for v in table.to_numpy().ravel() if np.isfinite(v))
@@ -239,3 +239,22 @@ def test_the_heatmap_writes_every_value_and_frames_the_misses():
     assert len(frames) == int((table.to_numpy() < 1.3).sum())  # 1.00 and 1.10
     assert image.norm.vmin == pytest.approx(1 / image.norm.vmax)  # centred on 1
     plt.close(fig)
+    fig, ax = plt.subplots()
+    shapes.heatmap(ax, table, minimum=1.3, min_elements=4096)  # 1 x 128 (1.00) is below the target's size
+    assert len([p for p in ax.patches if isinstance(p, Rectangle)]) == 1
+    plt.close(fig)
+
+
+def test_the_choice_table_names_what_auto_ran_and_the_fastest_explicit():
+    samples = grid_samples()
+    for ran, expected in (("two-pass", "two-pass/online"), ("online", "=")):
+        samples["runs"] = np.where(samples["case"] == AUTO_ALL, ran, "")
+        assert shapes.choice_table(samples).loc[64, 128] == expected
+
+
+def test_peer_tolerances_are_the_sweeps_up_to_2_26_and_grow_beyond():
+    from kernels.bench.sweep import PEER_RTOL
+
+    assert shapes.peer_tolerance(1 << 26) == (PEER_RTOL, 1e-2)
+    rtol, sum_tolerance = shapes.peer_tolerance(1 << 28)
+    assert sum_tolerance == pytest.approx(0.04) and rtol == pytest.approx(0.04)

@@ -1,4 +1,4 @@
-"""python -m kernels.bench {sweep,shapes,report,tune,exp}."""
+"""python -m kernels.bench {sweep,shapes,report,tune,exp,adversarial}."""
 
 from __future__ import annotations
 
@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--dry-run", action="store_true", help="measure and print, store nothing")
     tune.add_argument("--if-missing", action="store_true", help="do nothing if this CPU already has stored choices")
 
+    from . import adversarial
+
+    adversarial.build_parser(sub)
     exp = sub.add_parser("exp", help="every exponential: ULP, softmax error, speed, contracts (see kernels.bench.expfamily)")
     exp.add_argument("--isas", type=choice_list(registry.ISAS))
     exp.add_argument("--exps", type=choice_list(list(registry.EXPS)))
@@ -119,6 +122,10 @@ def main(argv=None) -> int:
         return _sweep(args)
     if args.command == "report":
         return _report(args)
+    if args.command == "adversarial":
+        from . import adversarial
+
+        return adversarial.main(args)
     if args.command == "shapes":
         from . import shapes
 

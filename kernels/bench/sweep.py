@@ -70,8 +70,10 @@ class SweepConfig:
 
 
 def row_input(n: int, seed: int) -> np.ndarray:
-    """The benchmark input: uniform in [-10, 10) (the kernels are branch-free,
-    so speed does not depend on the values)."""
+    """The benchmark input: uniform in [-10, 10).  The two-pass and online
+    pass-1 kernels branch on the data (a rescale when a lane's exponent or
+    maximum grows); `python -m kernels.bench adversarial` times the rows
+    that make them branch most."""
     return np.random.default_rng(seed).uniform(-10, 10, n).astype(np.float32)
 
 
@@ -127,7 +129,8 @@ def softmax_reference(x: np.ndarray) -> SoftmaxReference:
 
 def _edges_close(batch, expected: float, rtol: float) -> None:
     per_call = batch.edge_sum / batch.calls
-    if not abs(per_call - expected) <= rtol * abs(expected):
+    # outputs below 1e-30 may be flushed to 0 (the library's contract)
+    if not abs(per_call - expected) <= rtol * abs(expected) + 2e-30:
         raise BenchmarkError(f"output[0] + output[-1] average {per_call!r} over {batch.calls} calls, expected "
                              f"{expected!r}: a call skipped its work or wrote garbage")
 
