@@ -615,7 +615,8 @@ def extexp_ulp_scan_many(list names, uint32_t first, uint32_t last, uint32_t str
 
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from libc.stdlib cimport malloc, free
-from libc.math cimport NAN
+from libc.math cimport NAN, INFINITY
+from cython.parallel cimport prange
 
 cdef enum TaskKind:
     TASK_PLAN, TASK_RMAX, TASK_RSUM, TASK_RADDEXPMINUSMAX, TASK_RADDSTOREEXPMINUSMAX,
@@ -629,6 +630,11 @@ _TASK_KINDS = {
     "vscale": TASK_VSCALE, "vcopy": TASK_VCOPY, "vfill": TASK_VFILL, "raddextexp": TASK_RADDEXTEXP,
     "vscaleextexp": TASK_VSCALEEXTEXP, "raddexponline": TASK_RADDEXPONLINE,
 }
+_SPLITTABLE_KINDS = {TASK_RMAX, TASK_RSUM, TASK_VSCALE, TASK_VCOPY, TASK_VFILL}
+"""The bandwidth kernels, which a Task can run on several threads (one chunk each)."""
+cdef enum:
+    MAX_SPLIT = 256  # threads a split kernel task may use
+    SPLIT_ALIGN = 16  # chunk boundaries fall on 64-byte lines (16 floats)
 _WRITING_KINDS = {TASK_PLAN, TASK_RADDSTOREEXPMINUSMAX, TASK_VSCALEEXPMINUSMAX, TASK_VSCALE, TASK_VCOPY,
                   TASK_VFILL, TASK_VSCALEEXTEXP}
 
@@ -643,6 +649,10 @@ cdef class Task:
     """One timed operation: a softmax plan over `rows` rows, or one kernel with
     fixed scalar arguments a, b (max / scale / exponent, as its family takes).
 
+    A bandwidth kernel (rmax, rsum, vscale, vcopy, vfill) runs on `threads`
+    OpenMP threads when asked: the row is cut into one chunk per thread at
+    64-byte boundaries, and the chunks' maxima (sums) are merged in order.
+
     `sentinel` is what time_batch writes into the first and last output
     elements before each call of a task that writes an output: NaN by default;
     a finite value for in-place tasks, whose input it then is (a kernel must
@@ -655,15 +665,20 @@ cdef class Task:
     cdef readonly float a, b
     cdef readonly bint writes
     cdef readonly float sentinel
+    cdef readonly int threads
 
     def __init__(self, str kernel_or_algorithm, plan=None, size_t rows=1, float a=0.0, float b=0.0,
-                 float sentinel=NAN):
+                 float sentinel=NAN, int threads=1):
         if plan is not None:
             self.kind = TASK_PLAN
             self.plan = plan
         else:
             self.kind = _TASK_KINDS[kernel_or_algorithm.split("__")[0].removeprefix("f32_")]
             self.fn = _fn(kernel_or_algorithm)
+        if threads != 1 and (self.kind not in _SPLITTABLE_KINDS or not 1 <= threads <= MAX_SPLIT):
+            raise ValueError(f"{kernel_or_algorithm} cannot run on {threads} threads "
+                             f"(only bandwidth kernels split, on 1 to {MAX_SPLIT})")
+        self.threads = threads
         self.rows, self.a, self.b = rows, a, b
         self.writes = self.kind in _WRITING_KINDS
         self.sentinel = sentinel
@@ -671,6 +686,44 @@ cdef class Task:
 
 cdef double _run(Task t, size_t n, const float* x, float* y) noexcept nogil:
     """Runs the task once; returns its scalar result (0 for vector kernels)."""
+    if t.threads > 1:
+        return _run_split(t, n, x, y)
+    return _run_one(t, n, x, y)
+
+
+cdef inline size_t _split_at(size_t n, int part, int parts) noexcept nogil:
+    """Start of chunk `part` of `parts`: balanced, on a 64-byte boundary (n at the end)."""
+    if part >= parts:
+        return n
+    return (n * <size_t>part // <size_t>parts) // SPLIT_ALIGN * SPLIT_ALIGN
+
+
+cdef double _run_split(Task t, size_t n, const float* x, float* y) noexcept nogil:
+    """A bandwidth kernel on t.threads threads, one chunk each; maxima (rmax) or
+    sums (rsum) of the chunks merged in chunk order, so results do not depend
+    on which thread ran which chunk."""
+    cdef int parts = t.threads, k
+    cdef double partial[MAX_SPLIT]
+    cdef size_t lo, hi
+    cdef double result
+    for k in prange(parts, num_threads=parts, schedule="static", chunksize=1):
+        lo = _split_at(n, k, parts)
+        hi = _split_at(n, k + 1, parts)
+        if hi > lo:
+            partial[k] = _run_one(t, hi - lo, x + lo, y + lo)
+        else:
+            partial[k] = -INFINITY if t.kind == TASK_RMAX else 0.0
+    result = partial[0]
+    for k in range(1, parts):
+        if t.kind == TASK_RMAX:
+            result = partial[k] if partial[k] > result else result
+        else:
+            result = result + partial[k]
+    return result
+
+
+cdef double _run_one(Task t, size_t n, const float* x, float* y) noexcept nogil:
+    """Runs the task once on this thread."""
     cdef extexp_sum_t e
     cdef online_sum_t o
     if t.kind == TASK_PLAN:
