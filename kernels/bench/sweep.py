@@ -283,7 +283,7 @@ def plans_for(config: SweepConfig, isa: str, n: int) -> dict[str, api.Plan]:
     """The plan of each algorithm at size n: this machine's tuned choice for n's
     size class, or the registry defaults."""
     return {
-        algorithm: tuning.plan(algorithm, isa, n) if config.variants != "default" else api.Plan(algorithm, isa)
+        algorithm: api.tuned_plan(algorithm, isa, n) if config.variants != "default" else api.Plan(algorithm, isa)
         for algorithm in config.algorithms
     }
 
