@@ -281,7 +281,7 @@ def sweep_data(run) -> pd.DataFrame:
     """plots.throughput_data of a sweep, from its samples as results.save
     writes them (missing text as ''), so that the data is the saved run's."""
     samples = folders.normalize(run.samples)
-    return plots.throughput_data(analysis.summarize(samples), samples=samples)
+    return plots.throughput_data(analysis.summarize(samples, run.machine), samples=samples)
 
 
 def measurements(run, *, name: str, title: str, groups=("algorithm",), selected: list[str] | None = None,

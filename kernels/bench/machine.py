@@ -93,7 +93,8 @@ def describe(rep: dict) -> list[tuple[str, str]]:
     v = rep["versions"]
     lines = [
         ("CPU", f"{rep['cpu']['model'] or 'unknown'} ({rep['machine']})"),
-        ("cores", f"{rep['usable_cpus']} usable of {rep['logical_cpus']} logical; kernels run single-threaded"),
+        ("cores", f"{rep['usable_cpus']} usable of {rep['logical_cpus']} logical; kernels run single-threaded, "
+                  "the threaded roofs on every usable core"),
         ("caches (per core unless shared)", caches),
         ("ISA flags", ", ".join(rep["cpu"]["flags"]) or "unknown"),
         ("kernel ISAs runnable", ", ".join(rep["isas_available"])),
@@ -103,11 +104,13 @@ def describe(rep: dict) -> list[tuple[str, str]]:
         ("software", ", ".join(f"{k} {val}" for k, val in v.items() if val)),
     ]
     bw = rep.get("bandwidth")
-    if bw:
-        lines.append(
-            (
-                "memory bandwidth (1 thread, " + bw["size_label"] + ")",
-                ", ".join(f"{k} {val:.1f} GB/s" for k, val in bw["gb_per_s"].items()),
-            )
-        )
+    if bw and "roofs" in bw:
+        for threads in sorted({r["threads"] for r in bw["roofs"]}):
+            label = f"memory bandwidth ({threads} thread{'s' if threads > 1 else ''}, {bw['size_label']})"
+            lines.append((label, ", ".join(f"{r['pattern']} {r['gb_per_s']:.1f} GB/s" for r in bw["roofs"]
+                                           if r["threads"] == threads)))
+        rfo = bw["rfo"]
+        lines.append(("plain stores", f"{'pay' if rfo['plain_stores_rfo'] else 'do not pay'} a read for ownership "
+                      f"(out of cache, plain / streaming: fill {rfo['fill / fill (streaming)']:.2f}, "
+                      f"copy {rfo['copy / copy (streaming)']:.2f})"))
     return lines

@@ -28,17 +28,74 @@ from .timing import BenchmarkError, Buffers, Case, aligned_empty, c_runner, meas
 
 DEFAULT_SIZES = [int(2**k * m) for k in range(10, 27) for m in (1, 1.5)][:-1]  # 1K ... 2^26
 QUICK_SIZES = [1 << 10, 1 << 13, 1 << 15, 1 << 18, 1 << 21]
-BANDWIDTH_KERNELS = {
-    # label: (family, streaming, in_place, bytes per element counting write-allocate)
-    "read": ("rsum", False, False, 4),
-    "write": ("vfill", False, False, 8),
-    "write (streaming)": ("vfill", True, False, 4),
-    "copy": ("vcopy", False, False, 12),
-    "copy (streaming)": ("vcopy", True, False, 8),
-    "scale": ("vscale", False, False, 12),
-    "scale (streaming)": ("vscale", True, False, 8),
-    "in-place scale": ("vscale", False, True, 8),
+
+
+@dataclass(frozen=True)
+class BandwidthKernel:
+    """A kernel that only moves data, with the traffic pattern it moves, on
+    `threads` threads: the candidates of the roofs."""
+
+    pattern: str
+    variant: registry.Variant
+    threads: int = 1
+
+    @property
+    def in_place(self) -> bool:
+        return self.pattern == traffic.IN_PLACE
+
+    @property
+    def name(self) -> str:
+        where = " in place" if self.in_place else ""
+        return f"{self.variant.name}{where}" + (f" x{self.threads}" if self.threads > 1 else "")
+
+    @property
+    def label(self) -> str:
+        return f"bandwidth: {self.name}"
+
+
+# (family, vectors per iteration, accumulators, prefetch) of each pattern's
+# candidates: unroll, accumulator count and software prefetch vary; the load
+# width varies with the ISA (the widest, and AVX2's 32-byte loads in the
+# AVX2_SHAPES).  The threaded roofs try the two fastest shapes of one thread.
+_PF = registry.PREFETCH_DISTANCE
+_COPY_SHAPES = [("vcopy", 4, 1, 0), ("vcopy", 8, 1, 0), ("vcopy", 16, 1, 0), ("vcopy", 8, 1, _PF)]
+ROOF_SHAPES = {
+    traffic.READ: [("rmax", 4, 4, 0), ("rmax", 8, 8, 0), ("rmax", 16, 8, 0), ("rmax", 8, 8, _PF)],
+    traffic.READ_WRITE: _COPY_SHAPES,
+    traffic.READ_WRITE_STREAMING: _COPY_SHAPES,
+    traffic.IN_PLACE: [("vscale", 4, 1, 0), ("vscale", 8, 1, 0), ("vscale", 8, 1, _PF)],
+    traffic.WRITE: [("vfill", 8, 1, 0)],
+    traffic.WRITE_STREAMING: [("vfill", 8, 1, 0)],
 }
+THREADED_SHAPES = {pattern: [s for s in shapes if s[1] == 8] for pattern, shapes in ROOF_SHAPES.items()}
+AVX2_SHAPES = {pattern: [s for s in shapes if s[1] == 8 and not s[3]] for pattern, shapes in ROOF_SHAPES.items()
+               if pattern in traffic.ROOF_PATTERNS}
+STREAMING_PATTERNS = (traffic.READ_WRITE_STREAMING, traffic.WRITE_STREAMING)
+
+
+def _bandwidth_variant(isa: str, pattern: str, shape) -> registry.Variant:
+    family, vectors, acc, prefetch = shape
+    variant = registry.Variant(family, isa, vectors * registry.VECTOR_LANES[isa], acc,
+                               streaming=pattern in STREAMING_PATTERNS, prefetch=prefetch)
+    return registry.lookup(variant.name)  # a registered variant (raises otherwise)
+
+
+def bandwidth_kernels(isa: str, threads: int = 1) -> list[BandwidthKernel]:
+    """The roofs' candidates on one thread, with `isa` (the widest) and AVX2
+    loads where those are narrower, and on `threads` threads when above 1."""
+    out = [BandwidthKernel(p, _bandwidth_variant(isa, p, s)) for p, shapes in ROOF_SHAPES.items() for s in shapes]
+    if isa != "avx2" and "avx2" in api.available_isas():
+        out += [BandwidthKernel(p, _bandwidth_variant("avx2", p, s)) for p, shapes in AVX2_SHAPES.items()
+                for s in shapes]
+    if threads > 1:
+        out += [BandwidthKernel(p, _bandwidth_variant(isa, p, s), threads) for p, shapes in THREADED_SHAPES.items()
+                for s in shapes]
+    return out
+
+
+def roof_threads() -> int:
+    """All threads: the threaded roofs run on every CPU this process may use."""
+    return min(machine.usable_cpus(), build.load().MAX_THREADS)
 
 
 @dataclass
@@ -213,14 +270,15 @@ def _scalars(family: str, x: np.ndarray) -> tuple[float, float]:
     return 0.0, 0.0
 
 
-def kernel_case(variant: registry.Variant, x: np.ndarray, label: str, group: str, in_place=False, **meta) -> Case:
+def kernel_case(variant: registry.Variant, x: np.ndarray, label: str, group: str, in_place=False, threads: int = 1,
+                **meta) -> Case:
     core = build.load()
     api.check_isa(variant.isa)
     a, b = _scalars(variant.family, x)
-    task = core.Task(variant.name, a=a, b=b, sentinel=IN_PLACE_SENTINEL if in_place else math.nan)
+    task = core.Task(variant.name, a=a, b=b, sentinel=IN_PLACE_SENTINEL if in_place else math.nan, threads=threads)
     check = kernel_expectation(core, task, x, in_place)
     meta = {"family": variant.family, "isa": variant.isa, "variant": variant.name,
-            "streaming": variant.family if variant.streaming else "", **meta}
+            "streaming": variant.family if variant.streaming else "", "threads": str(threads), **meta}
     return Case(label, group, c_runner(task, core), check, in_place=in_place, meta=meta)
 
 
@@ -304,7 +362,7 @@ def cases_at(config: SweepConfig, x: np.ndarray) -> list[Case]:
             for v in sorted(pass_variants, key=lambda v: v.name):
                 cases.append(kernel_case(v, x, v.name, "pass", in_place=v.family == "vscale"))
     if config.bandwidth:
-        cases.extend(bandwidth_cases(x, isas[-1]))
+        cases.extend(bandwidth_cases(x, isas[-1], roof_threads()))
     if config.peers:
         for peer in peer_module.peers(config.threads).values():
             cases += peer_cases(peer)
@@ -312,34 +370,65 @@ def cases_at(config: SweepConfig, x: np.ndarray) -> list[Case]:
     return cases
 
 
-def bandwidth_cases(x: np.ndarray, isa: str) -> list[Case]:
+def bandwidth_cases(x: np.ndarray, isa: str, threads: int = 1, kernels=None) -> list[Case]:
+    """The bandwidth kernels' cases (`kernels`, else all of `bandwidth_kernels`)."""
     out = []
-    for label, (family, streaming, in_place, _) in BANDWIDTH_KERNELS.items():
-        base = registry.default_variant(family, isa)
-        variant = registry.Variant(family, isa, base.unroll, base.accumulators, streaming=streaming)
-        out.append(kernel_case(variant, x, f"bandwidth: {label}", "bandwidth", in_place=in_place, kernel=label))
+    for k in kernels or bandwidth_kernels(isa, threads):
+        out.append(kernel_case(k.variant, x, k.label, "bandwidth", in_place=k.in_place, threads=k.threads,
+                               kernel=k.name, pattern=k.pattern))
     return out
 
 
 # -------------------------------------------------------------------- run
 
+MACHINE_BANDWIDTH_N = 1 << 27
+"""Elements per array of the machine's bandwidth measurement (512 MiB): far out
+of cache here (one core's bandwidth stops changing above 2^24 elements on the
+build machine, whose L3 is reported as 504 MiB shared with other tenants)."""
+
 
 def measure_bandwidth(report: dict, reps: int = 5, seed: int = 0) -> dict:
-    """Single-threaded bandwidth of each access pattern, at 4x the last-level
-    cache per array (at least 2^25 floats), in GB/s counting write-allocate."""
-    llc = machine.last_level_cache(report) or 64 << 20
-    n = max(1 << 25, 4 * llc // 4)
+    """The machine's bandwidth far out of cache: each pattern's roof on one
+    thread and on all threads (the best kernel of the pattern's shapes with
+    8 vectors per iteration), and whether plain stores pay a read for
+    ownership (plain against streaming fill and copy, one thread)."""
+    del report  # the size no longer follows the cache: see MACHINE_BANDWIDTH_N
+    n = MACHINE_BANDWIDTH_N
     x = row_input(n, seed)
-    buffers = Buffers(x, "warm", llc)
-    cases = bandwidth_cases(x, api.available_isas()[-1])
-    samples = pd.DataFrame(measure(cases, buffers, reps, 0, np.random.default_rng(seed)))
-    median = samples.groupby("kernel")["ns_per_call"].median()
+    buffers = Buffers(x, "warm", None)
+    isa = api.available_isas()[-1]
+    threads = roof_threads()
+    chosen = [k for k in bandwidth_kernels(isa, threads) if k.variant.isa == isa and k.variant.unroll ==
+              8 * registry.VECTOR_LANES[isa]]
+    samples = pd.DataFrame(measure(bandwidth_cases(x, isa, kernels=chosen), buffers, reps, 0,
+                                   np.random.default_rng(seed)))
+    best = samples.groupby("kernel")["ns_per_call"].min() / n
+    write_allocate_found = traffic.rfo_finding({
+        label: float(best[next(k.name for k in chosen if k.pattern == pattern and k.threads == 1
+                               and k.variant.family == family)])
+        for label, pattern, family in (("fill", traffic.WRITE, "vfill"),
+                                       ("fill (streaming)", traffic.WRITE_STREAMING, "vfill"),
+                                       ("copy", traffic.READ_WRITE, "vcopy"),
+                                       ("copy (streaming)", traffic.READ_WRITE_STREAMING, "vcopy"))})
+    wa = write_allocate_found["plain_stores_rfo"]
+    kernels = {k.name: {"pattern": k.pattern, "threads": k.threads, "ns_per_element": float(best[k.name]),
+                        "gb_per_s": traffic.pattern_bytes(k.pattern, wa) / float(best[k.name])} for k in chosen}
+    roofs = []
+    for t in sorted({k.threads for k in chosen}):
+        for pattern in traffic.ROOF_PATTERNS:
+            bounding = traffic.bounding_patterns(pattern, wa)
+            name = min((k for k in kernels if kernels[k]["pattern"] in bounding and kernels[k]["threads"] == t),
+                       key=lambda k: kernels[k]["ns_per_element"])
+            ns = kernels[name]["ns_per_element"]
+            roofs.append({"pattern": pattern, "threads": t, "kernel": name, "ns_per_element": ns,
+                          "gb_per_s": traffic.pattern_bytes(pattern, wa) / ns})
     return {
         "n": n,
         "size_label": f"{4 * n / 2**20:.0f} MiB per array",
-        "ns_per_element": {k: float(median[k] / n) for k in BANDWIDTH_KERNELS},
-        "gb_per_s": {k: float(BANDWIDTH_KERNELS[k][3] * n / median[k]) for k in BANDWIDTH_KERNELS},
-        "counting": "bytes per element include the write-allocate read of normal stores",
+        "kernels": kernels,
+        "roofs": roofs,
+        "rfo": write_allocate_found,
+        "counting": "bytes per element include the read for ownership of plain stores where this CPU pays it",
     }
 
 
