@@ -170,3 +170,17 @@ def test_threaded_roof_cases_pass_their_checks(rng):
     cases = bandwidth_cases(x, BEST, threads=2)
     assert {c.meta["threads"] for c in cases} == {"1", "2"}
     measure(cases, Buffers(x, "warm", None), reps=2, target_ns=2e4, rng=rng)
+
+
+def test_algorithms_have_roofs_only_beyond_the_l2():
+    """In L2 each pass finds what the previous one left there: the passes' roofs do not bound the sum."""
+    samples = samples_with({bw("read", traffic.READ): [0.3] * 3, bw("copy", traffic.READ_WRITE): [0.5] * 3})
+    samples = pd.concat([samples, samples_with({("two-pass", "algorithm", "", "", "", 1): [2.0] * 3})])
+    samples.loc[samples["case"] == "two-pass", "algorithm"] = "two-pass"
+    l2 = {"caches": [{"level": 2, "type": "Unified", "size_bytes": 8 * 1000, "line_bytes": 64,
+                      "shared_cpu_list": "0"}]}
+    row = analysis.summarize(samples, l2).set_index("case").loc["two-pass"]
+    assert np.isnan(row["roof_ns_per_element"])  # 8 bytes per element of the row fit in that L2
+    l2["caches"][0]["size_bytes"] = 4 * 1000
+    row = analysis.summarize(samples, l2).set_index("case").loc["two-pass"]
+    assert row["roof_ns_per_element"] == pytest.approx(0.3 + 0.5)

@@ -111,6 +111,7 @@ class SweepConfig:
     passes: bool = True
     extra_passes: list[str] = field(default_factory=list)  # more families timed alone (default variants)
     bandwidth: bool = True
+    bandwidth_n: int = 1 << 27  # elements per array of the machine's bandwidth measurement (MACHINE_BANDWIDTH_N)
     peers: bool = True
     accuracy_sizes: list[int] = field(default_factory=lambda: [1 << 15, 1 << 20, 1 << 26])
     memory_size: int = 1 << 26  # n at which peak memory is measured (0: skip)
@@ -387,13 +388,12 @@ of cache here (one core's bandwidth stops changing above 2^24 elements on the
 build machine, whose L3 is reported as 504 MiB shared with other tenants)."""
 
 
-def measure_bandwidth(report: dict, reps: int = 5, seed: int = 0) -> dict:
+def measure_bandwidth(report: dict, reps: int = 5, seed: int = 0, n: int = MACHINE_BANDWIDTH_N) -> dict:
     """The machine's bandwidth far out of cache: each pattern's roof on one
     thread and on all threads (the best kernel of the pattern's shapes with
     8 vectors per iteration), and whether plain stores pay a read for
     ownership (plain against streaming fill and copy, one thread)."""
     del report  # the size no longer follows the cache: see MACHINE_BANDWIDTH_N
-    n = MACHINE_BANDWIDTH_N
     x = row_input(n, seed)
     buffers = Buffers(x, "warm", None)
     isa = api.available_isas()[-1]
@@ -447,7 +447,7 @@ class Run:
 def run_sweep(config: SweepConfig, progress: bool = True, log=print) -> Run:
     report = machine.report()
     log(f"machine: {report['cpu']['model']} ({report['id']}); measuring bandwidth ...")
-    report["bandwidth"] = measure_bandwidth(report, seed=config.seed)
+    report["bandwidth"] = measure_bandwidth(report, seed=config.seed, n=config.bandwidth_n)
     if config.peers:
         report["peers"] = [peer.describe() for peer in peer_module.peers(config.threads).values()]
     llc = machine.last_level_cache(report)
