@@ -310,14 +310,17 @@ def _build_variants() -> tuple[Variant, ...]:
 
 
 
-def variants(family: str | None = None, isa: str | None = None, exp: str | None = DEFAULT_EXP) -> list[Variant]:
+def variants(family: str | None = None, isa: str | None = None, exp: str | None = DEFAULT_EXP,
+             prefetch: bool = False) -> list[Variant]:
     """Registered variants, optionally of one family and/or ISA; of the default
-    exponential unless `exp` names another (None: every exponential)."""
+    exponential unless `exp` names another (None: every exponential); with
+    software prefetch only when asked (those are the roofs' bandwidth kernels,
+    not pass candidates: kernels.bench.sweep names them)."""
     return [
         v
         for v in VARIANTS
         if (family is None or v.family == family) and (isa is None or v.isa == isa)
-        and (exp is None or v.exp == exp)
+        and (exp is None or v.exp == exp) and (prefetch or not v.prefetch)
     ]
 
 

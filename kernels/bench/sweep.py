@@ -28,6 +28,10 @@ from .timing import BenchmarkError, Buffers, Case, aligned_empty, c_runner, meas
 
 DEFAULT_SIZES = [int(2**k * m) for k in range(10, 27) for m in (1, 1.5)][:-1]  # 1K ... 2^26
 QUICK_SIZES = [1 << 10, 1 << 13, 1 << 15, 1 << 18, 1 << 21]
+MACHINE_BANDWIDTH_N = 1 << 27
+"""Elements per array of the machine's bandwidth measurement (512 MiB): far out
+of cache here (one core's bandwidth stops changing above 2^24 elements on the
+build machine, whose L3 is reported as 504 MiB shared with other tenants)."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ class BandwidthKernel:
 # (family, vectors per iteration, accumulators, prefetch) of each pattern's
 # candidates: unroll, accumulator count and software prefetch vary; the load
 # width varies with the ISA (the widest, and AVX2's 32-byte loads in the
-# AVX2_SHAPES).  The threaded roofs try the two fastest shapes of one thread.
+# AVX2_SHAPES).  The threaded roofs try the 8-vector shapes, with and without
+# prefetch (on one thread these win or tie on the build machine).
 _PF = registry.PREFETCH_DISTANCE
 _COPY_SHAPES = [("vcopy", 4, 1, 0), ("vcopy", 8, 1, 0), ("vcopy", 16, 1, 0), ("vcopy", 8, 1, _PF)]
 ROOF_SHAPES = {
@@ -111,7 +116,7 @@ class SweepConfig:
     passes: bool = True
     extra_passes: list[str] = field(default_factory=list)  # more families timed alone (default variants)
     bandwidth: bool = True
-    bandwidth_n: int = 1 << 27  # elements per array of the machine's bandwidth measurement (MACHINE_BANDWIDTH_N)
+    bandwidth_n: int = MACHINE_BANDWIDTH_N  # elements per array of the machine's bandwidth measurement
     peers: bool = True
     accuracy_sizes: list[int] = field(default_factory=lambda: [1 << 15, 1 << 20, 1 << 26])
     memory_size: int = 1 << 26  # n at which peak memory is measured (0: skip)
@@ -381,12 +386,6 @@ def bandwidth_cases(x: np.ndarray, isa: str, threads: int = 1, kernels=None) -> 
 
 
 # -------------------------------------------------------------------- run
-
-MACHINE_BANDWIDTH_N = 1 << 27
-"""Elements per array of the machine's bandwidth measurement (512 MiB): far out
-of cache here (one core's bandwidth stops changing above 2^24 elements on the
-build machine, whose L3 is reported as 504 MiB shared with other tenants)."""
-
 
 def measure_bandwidth(report: dict, reps: int = 5, seed: int = 0, n: int = MACHINE_BANDWIDTH_N) -> dict:
     """The machine's bandwidth far out of cache: each pattern's roof on one
