@@ -77,13 +77,9 @@ def synthetic_samples():
     return df
 
 
-TINY_L2 = {"caches": [{"level": 2, "type": "Unified", "size_bytes": 4096, "line_bytes": 64, "shared_cpu_list": "0"}]}
-"""A machine whose L2 the synthetic rows exceed, so that the algorithms have roofs."""
-
-
 def test_summary_roofs_efficiency_and_ratios():
     samples = synthetic_samples()
-    summary = analysis.summarize(samples, TINY_L2)
+    summary = analysis.summarize(samples)
     two = summary[(summary["case"] == "two-pass [avx2]") & (summary["n"] == 1000)].iloc[0]
     assert two["ns_per_element"] == pytest.approx(10 * 1.02)  # the median of 1.00 ... 1.04
     assert two["roof_ns_per_element"] == pytest.approx(1 + 2)  # read + scale

@@ -172,15 +172,34 @@ def test_threaded_roof_cases_pass_their_checks(rng):
     measure(cases, Buffers(x, "warm", None), reps=2, target_ns=2e4, rng=rng)
 
 
-def test_algorithms_have_roofs_only_beyond_the_l2():
-    """In L2 each pass finds what the previous one left there: the passes' roofs do not bound the sum."""
-    samples = samples_with({bw("read", traffic.READ): [0.3] * 3, bw("copy", traffic.READ_WRITE): [0.5] * 3})
-    samples = pd.concat([samples, samples_with({("two-pass", "algorithm", "", "", "", 1): [2.0] * 3})])
-    samples.loc[samples["case"] == "two-pass", "algorithm"] = "two-pass"
-    l2 = {"caches": [{"level": 2, "type": "Unified", "size_bytes": 8 * 1000, "line_bytes": 64,
-                      "shared_cpu_list": "0"}]}
-    row = analysis.summarize(samples, l2).set_index("case").loc["two-pass"]
-    assert np.isnan(row["roof_ns_per_element"])  # 8 bytes per element of the row fit in that L2
-    l2["caches"][0]["size_bytes"] = 4 * 1000
-    row = analysis.summarize(samples, l2).set_index("case").loc["two-pass"]
-    assert row["roof_ns_per_element"] == pytest.approx(0.3 + 0.5)
+def test_an_algorithm_is_bounded_by_its_movement_sequence_where_that_is_faster():
+    """Passes hand data to each other through the caches: the sequence of their
+    bandwidth kernels, back to back, bounds the algorithm where the sum of the
+    passes' roofs (each timed alone) does not."""
+    samples = samples_with({bw("read", traffic.READ): [0.3] * 3, bw("copy", traffic.READ_WRITE): [0.5] * 3,
+                            ("two-pass", "algorithm", "", "", "", 1): [0.7] * 3,
+                            ("roof sequence: two-pass", "bandwidth", "", "two-pass", "", 1): [0.6, 0.65, 0.7]})
+    samples["algorithm"] = np.where(samples["case"].str.contains("two-pass"), "two-pass", "")
+    row = analysis.summarize(samples).set_index("case").loc["two-pass"]
+    assert row["roof_ns_per_element"] == pytest.approx(0.6)
+    assert row["roof_kernel"].startswith("sequence")
+    without_sequence = samples[~samples["case"].str.startswith("roof sequence")]
+    with pytest.raises(analysis.RoofError, match="two-pass"):  # the sum of the passes' roofs, 0.8, is no bound
+        analysis.summarize(without_sequence)
+
+
+def test_movement_sequences_pass_their_checks(rng):
+    from kernels.bench.sweep import sequence_case
+
+    x = rng.uniform(-10, 10, 3001).astype(np.float32)
+    cases = [sequence_case(a, set(), x, BEST) for a in registry.ALGORITHMS]
+    cases.append(sequence_case("two-pass", {"vscaleextexp"}, x, BEST))
+    measure(cases, Buffers(x, "warm", None), reps=2, target_ns=2e4, rng=rng)
+    core = build.load()
+    reload = core.Task("reload", steps=[(k.variant.name, a, k.in_place) for k, a in (
+        (next(k for k in bandwidth_kernels(BEST) if k.pattern == p), a)
+        for p, a in ((traffic.READ, 0.0), (traffic.READ_WRITE, 0.0), (traffic.IN_PLACE, -1.0)))])
+    y = np.zeros_like(x)
+    _, value, _ = core.time_batch(reload, [x], [y], x.size, 1)
+    assert value == x.max()  # the max step's result
+    np.testing.assert_array_equal(y, -x)  # copied, then scaled by -1 in place

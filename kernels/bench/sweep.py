@@ -98,6 +98,35 @@ def bandwidth_kernels(isa: str, threads: int = 1) -> list[BandwidthKernel]:
     return out
 
 
+SEQUENCE_SHAPES = {
+    # pattern: the bandwidth kernel (8 vectors per iteration) that stands for a pass of it in a sequence
+    traffic.READ: ("rmax", 8, 8, 0),
+    traffic.READ_WRITE: ("vcopy", 8, 1, 0),
+    traffic.READ_WRITE_STREAMING: ("vcopy", 8, 1, 0),
+    traffic.IN_PLACE: ("vscale", 8, 1, 0),
+}
+SEQUENCE_PREFIX = "roof sequence: "
+
+
+def sequence_case(algorithm: str, streaming: set[str], x: np.ndarray, isa: str) -> Case:
+    """The data movement of an algorithm without its arithmetic: one bandwidth
+    kernel per pass, of the pass's pattern, run back to back on the same x and
+    y, so that each finds in the caches what the previous one left, as the
+    algorithm's passes do (passes timed alone do not: their sum is no bound)."""
+    core = build.load()
+    steps, names = [], []
+    for p in traffic.passes(algorithm, streaming):
+        variant = _bandwidth_variant(isa, p.roof_pattern, SEQUENCE_SHAPES[p.roof_pattern])
+        in_place = p.roof_pattern == traffic.IN_PLACE
+        steps.append((variant.name, -1.0 if in_place else 0.0, in_place))  # -1: the rescale changes its data
+        names.append(variant.name + (" in place" if in_place else ""))
+    task = core.Task(algorithm, steps=steps)
+    label = f"{SEQUENCE_PREFIX}{algorithm}" + (f" (streaming {','.join(sorted(streaming))})" if streaming else "")
+    meta = {"algorithm": algorithm, "isa": isa, "variant": " + ".join(names), "kernel": label.removeprefix(
+        SEQUENCE_PREFIX), "streaming": ",".join(sorted(streaming)), "pattern": "", "threads": "1"}
+    return Case(label, "bandwidth", c_runner(task, core), kernel_expectation(core, task, x, False), meta=meta)
+
+
 def roof_threads() -> int:
     """All threads: the threaded roofs run on every CPU this process may use."""
     return min(machine.usable_cpus(), build.load().MAX_THREADS)
@@ -344,10 +373,11 @@ def peer_cases(peer: peer_module.Peer) -> list[Case]:
 
 
 def plans_for(config: SweepConfig, isa: str, n: int) -> dict[str, api.Plan]:
-    """The plan of each algorithm at size n: this machine's tuned choice for n's
-    size class, or the registry defaults."""
+    """The plan of each algorithm at size n, on one thread: this machine's
+    tuned choice for n's size class, or the registry defaults."""
     return {
-        algorithm: api.tuned_plan(algorithm, isa, n) if config.variants != "default" else api.Plan(algorithm, isa)
+        algorithm: api.tuned_plan(algorithm, isa, n) if config.variants != "default"
+        else api.Plan(algorithm, isa, threads=1)  # one thread, like the passes and the one-thread roofs
         for algorithm in config.algorithms
     }
 
@@ -369,6 +399,9 @@ def cases_at(config: SweepConfig, x: np.ndarray) -> list[Case]:
                 cases.append(kernel_case(v, x, v.name, "pass", in_place=v.family == "vscale"))
     if config.bandwidth:
         cases.extend(bandwidth_cases(x, isas[-1], roof_threads()))
+        sequences = {(c.meta["algorithm"], c.meta["streaming"]) for c in cases if c.group == "algorithm"}
+        cases += [sequence_case(a, {f for f in streaming.split(",") if f}, x, isas[-1])
+                  for a, streaming in sorted(sequences)]
     if config.peers:
         for peer in peer_module.peers(config.threads).values():
             cases += peer_cases(peer)
