@@ -152,10 +152,9 @@ def add_roofs(summary: pd.DataFrame, write_allocate: bool = True) -> pd.DataFram
     a bandwidth kernel on more threads against the roof of as many).
 
     An algorithm's roof is the faster of the sum of its passes' roofs and its
-    movement sequence (its passes' bandwidth kernels back to back): a pass
-    finds in the caches what the previous one left, which no pass timed alone
-    does, and on the build machine the algorithms beat the sum of their passes'
-    roofs by up to 1.9x, from 2^19 elements up to 2^26 (its L3 is large)."""
+    movement sequence (its passes' bandwidth kernels back to back): in an
+    algorithm a pass finds in the caches what the previous one left, which no
+    pass timed alone does, so the sum alone need not bound it."""
     table = roofs(summary, write_allocate)
     at = {(r.mode, r.n, r.threads, r.pattern): (r.roof_ns_per_element, r.kernel) for r in table.itertuples()}
     sequences = _sequences(summary)
