@@ -720,12 +720,13 @@ def extexp_ulp_scan_many(list names, uint32_t first, uint32_t last, uint32_t str
 
 from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 from libc.stdlib cimport malloc, free
-from libc.math cimport NAN
+from libc.math cimport NAN, INFINITY
+from cython.parallel cimport prange
 
 cdef enum TaskKind:
     TASK_PLAN, TASK_RMAX, TASK_RSUM, TASK_RADDEXPMINUSMAX, TASK_RADDSTOREEXPMINUSMAX,
     TASK_VSCALEEXPMINUSMAX, TASK_VSCALE, TASK_VCOPY, TASK_VFILL, TASK_RADDEXTEXP,
-    TASK_VSCALEEXTEXP, TASK_RADDEXPONLINE
+    TASK_VSCALEEXTEXP, TASK_RADDEXPONLINE, TASK_SEQUENCE
 
 _TASK_KINDS = {
     "rmax": TASK_RMAX, "rsum": TASK_RSUM, "raddexpminusmax": TASK_RADDEXPMINUSMAX,
@@ -734,6 +735,12 @@ _TASK_KINDS = {
     "vscale": TASK_VSCALE, "vcopy": TASK_VCOPY, "vfill": TASK_VFILL, "raddextexp": TASK_RADDEXTEXP,
     "vscaleextexp": TASK_VSCALEEXTEXP, "raddexponline": TASK_RADDEXPONLINE,
 }
+_SPLITTABLE_KINDS = {TASK_RMAX, TASK_RSUM, TASK_VSCALE, TASK_VCOPY, TASK_VFILL}
+"""The bandwidth kernels, which a Task can run on several threads (one chunk each)."""
+cdef enum:
+    MAX_STEPS = 4  # kernels of a sequence task
+    MAX_SPLIT = 256  # threads a split kernel task may use
+    SPLIT_ALIGN = 16  # chunk boundaries fall on 64-byte lines (16 floats)
 _WRITING_KINDS = {TASK_PLAN, TASK_RADDSTOREEXPMINUSMAX, TASK_VSCALEEXPMINUSMAX, TASK_VSCALE, TASK_VCOPY,
                   TASK_VFILL, TASK_VSCALEEXTEXP}
 
@@ -750,6 +757,15 @@ cdef class Task:
     with fixed scalar arguments a, b (max / scale / exponent, as its family
     takes).
 
+    A bandwidth kernel (rmax, rsum, vscale, vcopy, vfill) runs on `threads`
+    OpenMP threads when asked: the row is cut into one chunk per thread at
+    64-byte boundaries, and the chunks' maxima (sums) are merged in order.
+
+    A sequence (`steps`: (kernel, a, in_place) tuples, at most MAX_STEPS) runs
+    its kernels one after the other on the same x and y, in place ones on y:
+    the data movement of a whole softmax algorithm without its arithmetic.
+    Its scalar result is the sum of the steps' results.
+
     `sentinel` is what time_batch writes into the first and last output
     elements before each call of a task that writes an output: NaN by default;
     a finite value for in-place tasks, whose input it then is (a kernel must
@@ -762,49 +778,121 @@ cdef class Task:
     cdef readonly float a, b
     cdef readonly bint writes
     cdef readonly float sentinel
+    cdef readonly int threads
+    cdef int nsteps
+    cdef int step_kind[MAX_STEPS]
+    cdef void* step_fn[MAX_STEPS]
+    cdef float step_a[MAX_STEPS]
+    cdef bint step_in_place[MAX_STEPS]
 
     def __init__(self, str kernel_or_algorithm, plan=None, size_t rows=1, float a=0.0, float b=0.0,
-                 float sentinel=NAN, size_t inner=1):
+                 float sentinel=NAN, size_t inner=1, int threads=1, steps=None):
+        cdef int i
         if plan is not None:
             self.kind = TASK_PLAN
             self.plan = plan
+        elif steps is not None:
+            if not 1 <= len(steps) <= MAX_STEPS:
+                raise ValueError(f"a sequence has 1 to {MAX_STEPS} steps")
+            self.kind = TASK_SEQUENCE
+            self.nsteps = len(steps)
+            for i, (kernel, step_a, in_place) in enumerate(steps):
+                self.step_kind[i] = _TASK_KINDS[kernel.split("__")[0].removeprefix("f32_")]
+                self.step_fn[i] = _fn(kernel)
+                self.step_a[i] = step_a
+                self.step_in_place[i] = in_place
         else:
             self.kind = _TASK_KINDS[kernel_or_algorithm.split("__")[0].removeprefix("f32_")]
             self.fn = _fn(kernel_or_algorithm)
+        if threads != 1 and (self.kind not in _SPLITTABLE_KINDS or not 1 <= threads <= MAX_SPLIT):
+            raise ValueError(f"{kernel_or_algorithm} cannot run on {threads} threads "
+                             f"(only bandwidth kernels split, on 1 to {MAX_SPLIT})")
+        self.threads = threads
         self.rows, self.inner, self.a, self.b = rows, inner, a, b
-        self.writes = self.kind in _WRITING_KINDS
+        self.writes = self.kind in _WRITING_KINDS or any(
+            self.step_kind[i] in _WRITING_KINDS for i in range(self.nsteps))
         self.sentinel = sentinel
 
 
 cdef double _run(Task t, size_t n, const float* x, float* y) noexcept nogil:
     """Runs the task once; returns its scalar result (0 for vector kernels)."""
-    cdef extexp_sum_t e
-    cdef online_sum_t o
+    if t.threads > 1:
+        return _run_split(t, n, x, y)
+    return _run_one(t, n, x, y)
+
+
+cdef inline size_t _split_at(size_t n, int part, int parts) noexcept nogil:
+    """Start of chunk `part` of `parts`: balanced, on a 64-byte boundary (n at the end)."""
+    if part >= parts:
+        return n
+    return (n * <size_t>part // <size_t>parts) // SPLIT_ALIGN * SPLIT_ALIGN
+
+
+cdef double _run_split(Task t, size_t n, const float* x, float* y) noexcept nogil:
+    """A bandwidth kernel on t.threads threads, one chunk each; maxima (rmax) or
+    sums (rsum) of the chunks merged in chunk order, so results do not depend
+    on which thread ran which chunk."""
+    cdef int parts = t.threads, k
+    cdef double partial[MAX_SPLIT]
+    cdef size_t lo, hi
+    cdef double result
+    for k in prange(parts, num_threads=parts, schedule="static", chunksize=1):
+        lo = _split_at(n, k, parts)
+        hi = _split_at(n, k + 1, parts)
+        if hi > lo:
+            partial[k] = _run_one(t, hi - lo, x + lo, y + lo)
+        else:
+            partial[k] = -INFINITY if t.kind == TASK_RMAX else 0.0
+    result = partial[0]
+    for k in range(1, parts):
+        if t.kind == TASK_RMAX:
+            result = partial[k] if partial[k] > result else result
+        else:
+            result = result + partial[k]
+    return result
+
+
+cdef double _run_one(Task t, size_t n, const float* x, float* y) noexcept nogil:
+    """Runs the task once on this thread."""
+    cdef double total = 0.0
+    cdef int i
     if t.kind == TASK_PLAN:
         return <double>softmax_strided(&t.plan.plan, t.rows, n // (t.rows * t.inner), t.inner, x, y)
-    elif t.kind == TASK_RMAX:
-        return (<rmax_fn>t.fn)(n, x)
-    elif t.kind == TASK_RSUM:
-        return (<rsum_fn>t.fn)(n, x)
-    elif t.kind == TASK_RADDEXPMINUSMAX:
-        return (<raddexpminusmax_fn>t.fn)(n, x, t.a)
-    elif t.kind == TASK_RADDSTOREEXPMINUSMAX:
-        return (<raddstoreexpminusmax_fn>t.fn)(n, x, y, t.a)
-    elif t.kind == TASK_VSCALEEXPMINUSMAX:
-        (<vscaleexpminusmax_fn>t.fn)(n, x, y, t.a, t.b)
-    elif t.kind == TASK_VSCALE:
-        (<vscale_fn>t.fn)(n, x, y, t.a)
-    elif t.kind == TASK_VCOPY:
-        (<vcopy_fn>t.fn)(n, x, y)
-    elif t.kind == TASK_VFILL:
-        (<vfill_fn>t.fn)(n, y, t.a)
-    elif t.kind == TASK_RADDEXTEXP:
-        e = (<raddextexp_fn>t.fn)(n, x)
+    if t.kind == TASK_SEQUENCE:
+        for i in range(t.nsteps):
+            total += _run_kernel(t.step_kind[i], t.step_fn[i], t.step_a[i], 0.0, n,
+                                 y if t.step_in_place[i] else x, y)
+        return total
+    return _run_kernel(t.kind, t.fn, t.a, t.b, n, x, y)
+
+
+cdef double _run_kernel(int kind, void* fn, float a, float b, size_t n, const float* x, float* y) noexcept nogil:
+    """One kernel call; its scalar result (0 for vector kernels)."""
+    cdef extexp_sum_t e
+    cdef online_sum_t o
+    if kind == TASK_RMAX:
+        return (<rmax_fn>fn)(n, x)
+    elif kind == TASK_RSUM:
+        return (<rsum_fn>fn)(n, x)
+    elif kind == TASK_RADDEXPMINUSMAX:
+        return (<raddexpminusmax_fn>fn)(n, x, a)
+    elif kind == TASK_RADDSTOREEXPMINUSMAX:
+        return (<raddstoreexpminusmax_fn>fn)(n, x, y, a)
+    elif kind == TASK_VSCALEEXPMINUSMAX:
+        (<vscaleexpminusmax_fn>fn)(n, x, y, a, b)
+    elif kind == TASK_VSCALE:
+        (<vscale_fn>fn)(n, x, y, a)
+    elif kind == TASK_VCOPY:
+        (<vcopy_fn>fn)(n, x, y)
+    elif kind == TASK_VFILL:
+        (<vfill_fn>fn)(n, y, a)
+    elif kind == TASK_RADDEXTEXP:
+        e = (<raddextexp_fn>fn)(n, x)
         return e.mantissa
-    elif t.kind == TASK_VSCALEEXTEXP:
-        (<vscaleextexp_fn>t.fn)(n, x, y, t.a, t.b)
-    elif t.kind == TASK_RADDEXPONLINE:
-        o = (<raddexponline_fn>t.fn)(n, x)
+    elif kind == TASK_VSCALEEXTEXP:
+        (<vscaleextexp_fn>fn)(n, x, y, a, b)
+    elif kind == TASK_RADDEXPONLINE:
+        o = (<raddexponline_fn>fn)(n, x)
         return o.sum
     return 0.0
 

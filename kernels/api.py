@@ -295,6 +295,16 @@ def forget_plans() -> None:
     _threads_from_environment.cache_clear()
 
 
+tuning.on_forget(forget_plans)
+
+
+def tuned_plan(algorithm: str, isa: str, n: int | None = None, threads: int = 1) -> Plan:
+    """A Plan with this machine's tuned variants for n's size class (registry
+    defaults when untuned; out-of-cache when n is None), on one thread unless
+    told otherwise (the benchmarks and the book time kernels on one core)."""
+    return Plan(algorithm, isa, tuning.variants_for(algorithm, isa, n), threads=threads)
+
+
 def plan_for(algorithm: str, isa: str | None, n: int, threads=None, rows: int = 1) -> Plan:
     """The plan softmax uses for rows of n elements: this machine's tuned
     variants for n's size class (see `kernels.tuning`), else the defaults;
@@ -308,7 +318,7 @@ def plan_for(algorithm: str, isa: str | None, n: int, threads=None, rows: int = 
     plan = _plans_by_request.get(request)
     if plan is None:
         chosen_isa = resolve_isa(isa)
-        plan = _plans_by_request[request] = tuning.plan(check_algorithm(algorithm), chosen_isa, n, threads=threads)
+        plan = _plans_by_request[request] = tuned_plan(check_algorithm(algorithm), chosen_isa, n, threads=threads)
     return plan
 
 

@@ -136,6 +136,8 @@ def _instantiation(variant: registry.Variant) -> str:
         lines.append(f"#define ACC {variant.accumulators}")
     if variant.streaming:
         lines.append("#define STREAM 1")
+    if variant.prefetch:
+        lines.append(f"#define PREFETCH {variant.prefetch}")
     if family.guarded:
         lines.append("#define GUARDED 1")
     if family.double_work:

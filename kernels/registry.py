@@ -171,6 +171,7 @@ class Variant:
     accumulators: int = 1
     streaming: bool = False
     exp: str = DEFAULT_EXP  # a key of EXPS, for families that use the exponential
+    prefetch: int = 0  # software prefetch of the input this many elements ahead (0: none)
 
     @property
     def name(self) -> str:
@@ -184,6 +185,8 @@ class Variant:
             parts.append(f"acc{self.accumulators}")
         if self.streaming:
             parts.append("nt")
+        if self.prefetch:
+            parts.append(f"pf{self.prefetch}")
         if fam.guarded:
             parts.append("guarded")
         return "_".join(parts)
@@ -221,7 +224,7 @@ def _expand(family: str, isa: str, shapes) -> list[Variant]:
 _REDUCTION_SHAPES = [(2, 1), (4, 1), (8, 1)]
 _MAP_SHAPES = [(1, 1), (2, 1), (4, 1), (8, 1)]
 _PRESETS = {
-    "rmax": [(4, 4), (8, 4)],
+    "rmax": [(4, 4), (8, 4), (8, 8), (16, 8)],
     "rsum": [(4, 1), (8, 1)],
     "raddexpminusmax": _REDUCTION_SHAPES,
     "raddexpminusmax_x2": [(4, 1)],
@@ -229,7 +232,7 @@ _PRESETS = {
     "vscaleexpminusmax": _MAP_SHAPES,
     "vscale": _MAP_SHAPES,
     "vsub": _MAP_SHAPES,
-    "vcopy": [(4, 1), (8, 1)],
+    "vcopy": [(4, 1), (8, 1), (16, 1)],
     "vfill": [(4, 1), (8, 1)],
     "raddextexp": _REDUCTION_SHAPES,
     "raddextexp_guarded": [(4, 1)],
@@ -267,12 +270,39 @@ def _exp_variants(exp: str) -> list[Variant]:
     return [default_variant(family, isa, exp) for family in EXP_FAMILIES for isa in ISAS]
 
 
+PREFETCH_DISTANCE = 1024
+"""Elements (4 KiB) ahead that the software-prefetching bandwidth kernels
+prefetch their input: far enough to cover a memory latency at the read
+bandwidth of one core, near enough to stay inside the page the hardware
+prefetcher is already streaming."""
+
+_PREFETCH_PRESETS = {
+    # family: (vectors per iteration, accumulators) with software prefetch, for the roofs
+    "rmax": [(8, 8)],
+    "vcopy": [(8, 1)],
+    "vscale": [(8, 1)],
+}
+
+
+def _prefetch_variants(isa: str) -> list[Variant]:
+    """The bandwidth kernels with software prefetch (vector ISAs, plain and streaming stores)."""
+    out = []
+    for family, shapes in _PREFETCH_PRESETS.items():
+        for variant in _expand(family, isa, shapes):
+            out.append(Variant(variant.family, isa, variant.unroll, variant.accumulators, variant.streaming,
+                               prefetch=PREFETCH_DISTANCE))
+    return out
+
+
 def _build_variants() -> tuple[Variant, ...]:
     out = []
     for family in _PRESETS:
         for isa in ISAS:
             shapes = _SCALAR_PRESETS[family] if isa == "scalar" else _PRESETS[family]
             out.extend(_expand(family, isa, shapes))
+    for isa in ISAS:
+        if isa != "scalar":
+            out.extend(_prefetch_variants(isa))
     for exp in EXPS:
         if exp != DEFAULT_EXP:
             out.extend(_exp_variants(exp))
@@ -282,14 +312,17 @@ def _build_variants() -> tuple[Variant, ...]:
 
 
 
-def variants(family: str | None = None, isa: str | None = None, exp: str | None = DEFAULT_EXP) -> list[Variant]:
+def variants(family: str | None = None, isa: str | None = None, exp: str | None = DEFAULT_EXP,
+             prefetch: bool = False) -> list[Variant]:
     """Registered variants, optionally of one family and/or ISA; of the default
-    exponential unless `exp` names another (None: every exponential)."""
+    exponential unless `exp` names another (None: every exponential); with
+    software prefetch only when asked (those are the roofs' bandwidth kernels,
+    not pass candidates: kernels.bench.sweep names them)."""
     return [
         v
         for v in VARIANTS
         if (family is None or v.family == family) and (isa is None or v.isa == isa)
-        and (exp is None or v.exp == exp)
+        and (exp is None or v.exp == exp) and (prefetch or not v.prefetch)
     ]
 
 

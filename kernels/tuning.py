@@ -42,7 +42,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import build, registry
+from . import build, machine, registry
 
 SIZE_CLASSES = ("in-cache", "out-of-cache")
 
@@ -67,17 +67,25 @@ def _stored() -> dict:
     return json.loads(path.read_text())
 
 
+_FORGET_HOOKS = []
+
+
+def on_forget(hook) -> None:
+    """Calls hook() whenever the stored choices are forgotten: kernels.api
+    registers its plan cache here (this module stays below kernels.api)."""
+    _FORGET_HOOKS.append(hook)
+
+
 def forget_cached_choices() -> None:
     """Re-read the stored choices on next use (after `tune` wrote new ones)."""
-    from . import api
-
     _stored.cache_clear()
     _stored_dispatch.cache_clear()
     _caches.cache_clear()
     _llc_bytes.cache_clear()
     _l2_bytes.cache_clear()
     in_cache_row_limit.cache_clear()
-    api.forget_plans()
+    for hook in _FORGET_HOOKS:
+        hook()
 
 
 def save(choices: dict, meta: dict) -> Path:
@@ -95,15 +103,11 @@ def stored_variants(algorithm: str, isa: str, size_class: str) -> dict[str, str]
 
 @functools.cache
 def _caches() -> list[dict]:
-    from .bench import machine
-
-    return machine.caches_linux() if Path("/sys/devices/system/cpu").exists() else machine.caches_macos()
+    return machine.caches()
 
 
 @functools.cache
 def _llc_bytes() -> int:
-    from .bench import machine
-
     return machine.last_level_cache(_caches()) or 32 << 20
 
 
@@ -123,15 +127,6 @@ def variants_for(algorithm: str, isa: str, n: int | None = None) -> dict[str, re
     if not stored:
         return {}
     return {family: registry.lookup(name) for family, name in stored.items() if name in registry.BY_NAME}
-
-
-def plan(algorithm: str, isa: str, n: int | None = None, threads: int = 1):
-    """A Plan with this machine's tuned variants (registry defaults when
-    untuned), on one thread unless told otherwise (the benchmarks and the
-    book time kernels on one core)."""
-    from .api import Plan
-
-    return Plan(algorithm, isa, variants_for(algorithm, isa, n), threads=threads)
 
 
 # ----------------------------------------------------------------- dispatch
@@ -289,6 +284,4 @@ def choose_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> 
 
 @functools.cache
 def _l2_bytes() -> int:
-    from .bench import machine
-
     return machine.cache_size(_caches(), 2) or 512 << 10

@@ -14,8 +14,8 @@ import pytest
 import kernels
 from kernels import build, registry, tuning
 from kernels.bench import analysis, cli, machine, peers, plots, report, results, traffic, tune
-from kernels.bench.sweep import (BANDWIDTH_KERNELS, IN_PLACE_SENTINEL, Run, SweepConfig, api_label, api_partner,
-                                 bandwidth_cases, cases_at, kernel_case, peer_cases)
+from kernels.bench.sweep import (IN_PLACE_SENTINEL, Run, SweepConfig, api_label, api_partner,
+                                 bandwidth_cases, bandwidth_kernels, cases_at, kernel_case, peer_cases)
 from kernels.bench.timing import BenchmarkError, Buffers, Case, measure, python_runner
 
 matplotlib.use("Agg")
@@ -51,7 +51,7 @@ def test_ceilings_on_the_two_pass_speedup():
 
 
 def test_roof_sums_each_pass_at_its_pattern_bandwidth():
-    bw = {"read": 0.2, "scale": 0.4, "scale (streaming)": 0.25, "in-place scale": 0.3}
+    bw = {traffic.READ: 0.2, traffic.READ_WRITE: 0.4, traffic.READ_WRITE_STREAMING: 0.25, traffic.IN_PLACE: 0.3}
     assert traffic.roof_ns_per_element("three-pass-recompute", bw) == pytest.approx(0.2 + 0.2 + 0.4)
     assert traffic.roof_ns_per_element("three-pass-reload", bw) == pytest.approx(0.2 + 0.4 + 0.3)
     assert traffic.roof_ns_per_element("two-pass", bw, streaming={"vscaleextexp"}) == pytest.approx(0.2 + 0.25)
@@ -68,9 +68,9 @@ def synthetic_samples():
                          "variant": "v", "streaming": "", "rep": rep, "ns_per_call": 10 * n * noise})
             rows.append({"case": "three-pass-reload [avx2]", "group": "algorithm", "algorithm": "three-pass-reload",
                          "isa": "avx2", "variant": "v", "streaming": "", "rep": rep, "ns_per_call": 15 * n * noise})
-            for k, label in enumerate(("read", "scale", "scale (streaming)", "in-place scale")):
-                rows.append({"case": f"bandwidth: {label}", "group": "bandwidth", "kernel": label, "isa": "avx2",
-                             "rep": rep, "ns_per_call": (k + 1) * n})
+            for k, pattern in enumerate(traffic.ROOF_PATTERNS):
+                rows.append({"case": f"bandwidth: {pattern}", "group": "bandwidth", "kernel": f"k{k}", "isa": "avx2",
+                             "pattern": pattern, "threads": "1", "rep": rep, "ns_per_call": (k + 1) * n})
     df = pd.DataFrame(rows)
     df["mode"] = "warm"
     df["n"] = np.repeat([1000, 2000], len(df) // 2)
@@ -185,10 +185,15 @@ def test_a_lazy_case_timed_after_its_real_twin_is_rejected(rng):
         assert_rejected([case, twin], x, twin.label)
 
 
+def bandwidth_label(pattern: str) -> str:
+    """The label of the first bandwidth kernel of a pattern in the sweep."""
+    return next(k.label for k in bandwidth_kernels(kernels.available_isas()[-1]) if k.pattern == pattern)
+
+
 @pytest.mark.parametrize("real, lazy", [
     ("peer: numpy", lambda x, y: y),  # a lazy peer timed after numpy
-    ("bandwidth: scale", None),  # a no-op copy timed after scale
-    ("bandwidth: copy", lambda x, y: y * 1.0),  # a result that is not the output
+    (bandwidth_label(traffic.IN_PLACE), None),  # a no-op copy timed after scaling in place
+    (bandwidth_label(traffic.READ_WRITE), lambda x, y: y * 1.0),  # a result that is not the output
     ("peer: numpy (allocating)", lambda x: np.full(x.size, 1.0 / x.size, np.float32)),  # uniform 1/n
 ])
 def test_named_lazy_cases_are_rejected(real, lazy, rng):
@@ -196,7 +201,7 @@ def test_named_lazy_cases_are_rejected(real, lazy, rng):
     cases = {c.label: c for c in every_sweep_case(x)}
     first = cases[real]
     if lazy is None:  # the copy kernel's check on a copy that does nothing
-        copy = cases["bandwidth: copy"]
+        copy = cases[bandwidth_label(traffic.READ_WRITE)]
         bad = Case("copy (no-op)", "bandwidth", python_runner(do_nothing), copy.check)
     else:
         bad = Case("lazy", first.group, python_runner(lazy, into=first.meta.get("output") != peers.ALLOCATING),
@@ -419,7 +424,8 @@ def test_cli_quick_sweep_then_report(tmp_path):
     text = report.stdout
     for algorithm in registry.ALGORITHMS:
         assert algorithm in text
-    for needle in ("Bandwidth", "efficiency", "vs numpy", "vs scipy", "Max relative error", "in-place scale"):
+    for needle in ("Roofs", "winning kernel", "read for ownership", "Highest efficiency", "vs numpy", "vs scipy",
+                   "Max relative error", "in-place"):
         assert needle in text
 
 

@@ -46,7 +46,7 @@ def measure_rows(sizes, isas, algorithms, reps: int = 9, target_ms: float = 20.0
         mode = "warm" if n <= tuning.in_cache_row_limit() else "cold"
         for kind, make in ROWS.items():
             buffers = Buffers(make(n), mode, llc)
-            cases = [algorithm_case(tuning.plan(a, isa, n), f"{a} [{isa}]") for isa in isas for a in algorithms]
+            cases = [algorithm_case(api.tuned_plan(a, isa, n), f"{a} [{isa}]") for isa in isas for a in algorithms]
             log(f"timing {len(cases)} plans at n = {n:,} on {kind} rows ({mode}) ...")
             for row in measure(cases, buffers, reps, target_ms * 1e6, rng):
                 samples.append({**row, "n": n, "row": kind, "mode": mode})

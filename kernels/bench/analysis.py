@@ -1,8 +1,18 @@
 """From raw samples to the numbers the report and the book quote.
 
 Medians, not means (the machine is shared and noisy); ratios between two cases
-are taken round by round within one run, then their median is reported; roofs
-come from the bandwidth kernels measured at the same size in the same run.
+are taken round by round within one run, then their median is reported.
+
+Roofs.  The roof of a traffic pattern at one size, cache mode and thread
+count is the fastest time per element that any kernel moving the pattern's
+bytes reached in the run: the best round of the best of the pattern's
+bandwidth kernels (kernels.bench.sweep.bandwidth_kernels) and of the pass
+kernels that only move data (rmax reads; vscale in place).  Being the best
+round of the fastest data mover, it is a bound by construction: a pass's
+median cannot beat it unless the traffic model charges the pass for bytes it
+does not move.  So an efficiency (roof / median) above 1 is an error in the
+model, raised as RoofError, never a result: no tolerance is needed, because
+noise only slows medians relative to best rounds.
 """
 
 from __future__ import annotations
@@ -12,13 +22,25 @@ import pandas as pd
 
 from .. import registry
 from . import traffic
-from .sweep import BANDWIDTH_KERNELS, api_partner
+from .sweep import SEQUENCE_PREFIX, api_partner
 
 KEYS = ["mode", "n", "case"]
 
+DATA_MOVING_PASSES = {"rmax": traffic.READ, "rsum": traffic.READ, "vscale": traffic.IN_PLACE}
+"""Pass kernels that only move data (the sweep times vscale in place): they
+count among their pattern's roof candidates."""
 
-def summarize(samples: pd.DataFrame) -> pd.DataFrame:
-    """One row per (mode, n, case): repetition statistics and throughput."""
+
+class RoofError(ValueError):
+    """An efficiency above 1: the traffic model does not bound what was measured."""
+
+
+def summarize(samples: pd.DataFrame, machine_report: dict | None = None, check: bool = True) -> pd.DataFrame:
+    """One row per (mode, n, case): repetition statistics, throughput, roof and
+    efficiency.  Whether plain stores pay a read for ownership comes from the
+    machine report's measurement (the paper's model when absent).  With
+    `check`, an efficiency above 1 raises RoofError."""
+    write_allocate = traffic.write_allocate(machine_report)
     grouped = samples.groupby(KEYS, sort=True)
     stats = grouped["ns_per_call"].agg(
         reps="count",
@@ -27,15 +49,24 @@ def summarize(samples: pd.DataFrame) -> pd.DataFrame:
         q25_ns=lambda s: s.quantile(0.25),
         q75_ns=lambda s: s.quantile(0.75),
     )
-    info_columns = [c for c in ("group", "algorithm", "isa", "variant", "family", "kernel", "streaming", "buffers")
-                    if c in samples.columns]
+    info_columns = [c for c in ("group", "algorithm", "isa", "variant", "family", "kernel", "streaming", "buffers",
+                                "pattern", "threads") if c in samples.columns]
     info = grouped[info_columns].first()
     out = stats.join(info).reset_index()
+    for column in ("pattern", "kernel", "family", "variant", "streaming"):
+        if column not in out:
+            out[column] = ""
+    out["threads"] = pd.to_numeric(out.get("threads", pd.Series(1, index=out.index)), errors="coerce").fillna(1)
+    out["threads"] = out["threads"].astype(int)
+    out["pattern"] = [_pattern(r) for r in out.itertuples()]
     out["ns_per_element"] = out["median_ns"] / out["n"]
     out["gelem_per_s"] = out["n"] / out["median_ns"]
-    out["bytes_per_element"] = [_bytes_per_element(r) for r in out.itertuples()]
+    out["bytes_per_element"] = [_bytes_per_element(r, write_allocate) for r in out.itertuples()]
     out["gb_per_s"] = out["bytes_per_element"] * out["gelem_per_s"]
-    return add_roofs(out)
+    out = add_roofs(out, write_allocate)
+    if check:
+        check_roofs(out)
+    return out
 
 
 def _streaming_families(value) -> set[str]:
@@ -43,47 +74,126 @@ def _streaming_families(value) -> set[str]:
     return {s for s in str(value).split(",") if s and s != "nan"}
 
 
-def _bytes_per_element(row) -> float:
-    """Bytes moved per element under the traffic model (with write-allocate)."""
-    if row.group == "algorithm":
-        return traffic.bytes_per_element(row.algorithm, True, _streaming_families(row.streaming))
+def _pass_traffic(row) -> traffic.PassTraffic | None:
+    pattern = traffic.PASS_PATTERN.get(row.family)
+    if pattern is None:
+        return None
+    writes = 0 if pattern == traffic.READ else 1
+    return traffic.PassTraffic(row.family, pattern, 1, writes, row.family in _streaming_families(row.streaming))
+
+
+def _pattern(row) -> str:
+    """The traffic pattern whose roof bounds a pass or bandwidth kernel ('' for others)."""
     if row.group == "bandwidth":
-        return BANDWIDTH_KERNELS[row.kernel][3]
+        return row.pattern if isinstance(row.pattern, str) and row.pattern != "nan" else ""
     if row.group == "pass":
-        pattern = traffic.PASS_PATTERN.get(row.family)
-        if pattern is None:
-            return np.nan
-        writes = 0 if pattern == traffic.READ else 1
-        p = traffic.PassTraffic(row.family, pattern, 1, writes, row.family in _streaming_families(row.streaming))
-        return p.bytes(True)
+        p = _pass_traffic(row)
+        return p.roof_pattern if p else DATA_MOVING_PASSES.get(row.family, "")
+    return ""
+
+
+def _bytes_per_element(row, write_allocate: bool) -> float:
+    """Bytes moved per element under the traffic model."""
+    if row.group == "algorithm":
+        return traffic.bytes_per_element(row.algorithm, write_allocate, _streaming_families(row.streaming))
+    if row.group == "bandwidth":
+        if not row.pattern:  # an algorithm's movement sequence
+            return traffic.bytes_per_element(row.algorithm, write_allocate, _streaming_families(row.streaming))
+        return traffic.pattern_bytes(row.pattern, write_allocate)
+    if row.group == "pass":
+        p = _pass_traffic(row)
+        if p is not None:
+            return p.bytes(write_allocate)
+        return traffic.pattern_bytes(row.pattern, write_allocate) if row.pattern else np.nan
     return 8.0  # peers: one read of x and one write of y, the useful bytes
 
 
-def bandwidth_at(summary: pd.DataFrame) -> dict[tuple, dict[str, float]]:
-    """(mode, n) -> {bandwidth kernel: ns per element}."""
-    bw = summary[summary["group"] == "bandwidth"]
-    return {key: dict(zip(g["kernel"], g["ns_per_element"])) for key, g in bw.groupby(["mode", "n"])}
+def roof_candidates(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rows that only move data: the bandwidth kernels and the data-moving passes."""
+    moving = summary["group"].eq("bandwidth") | (summary["group"].eq("pass")
+                                                 & summary["family"].isin(list(DATA_MOVING_PASSES)))
+    out = summary[moving & summary["pattern"].ne("")].copy()
+    out["best_ns_per_element"] = out["min_ns"] / out["n"]
+    out["roof_kernel"] = np.where(out["group"] == "bandwidth", out["kernel"], out["variant"])
+    return out
 
 
-def add_roofs(summary: pd.DataFrame) -> pd.DataFrame:
-    """Roof ns/element and efficiency (roof / measured) for algorithms and passes."""
-    bw = bandwidth_at(summary)
-    roofs = []
+def roofs(summary: pd.DataFrame, write_allocate: bool = True) -> pd.DataFrame:
+    """One row per (mode, n, threads, pattern): the roof (ns per element, the
+    best round of the fastest kernel moving the pattern's bytes), its GB/s and
+    its winning kernel."""
+    candidates = roof_candidates(summary)
+    rows = []
+    for (mode, n, threads), group in candidates.groupby(["mode", "n", "threads"]):
+        for pattern in traffic.ROOF_PATTERNS:
+            bounding = group[group["pattern"].isin(traffic.bounding_patterns(pattern, write_allocate))]
+            if bounding.empty:
+                continue
+            best = bounding.loc[bounding["best_ns_per_element"].idxmin()]
+            ns = float(best["best_ns_per_element"])
+            rows.append({"mode": mode, "n": n, "threads": threads, "pattern": pattern, "roof_ns_per_element": ns,
+                         "gb_per_s": traffic.pattern_bytes(pattern, write_allocate) / ns,
+                         "kernel": best["roof_kernel"], "candidates": len(bounding)})
+    return pd.DataFrame(rows, columns=["mode", "n", "threads", "pattern", "roof_ns_per_element", "gb_per_s",
+                                       "kernel", "candidates"])
+
+
+def _sequences(summary: pd.DataFrame) -> dict[tuple, tuple[float, str]]:
+    """(mode, n, algorithm, streaming) -> (best round ns per element, kernels) of the
+    algorithms' movement sequences (kernels.bench.sweep.sequence_case)."""
+    s = summary[summary["group"].eq("bandwidth") & summary["case"].str.startswith(SEQUENCE_PREFIX)]
+    return {(r.mode, r.n, r.algorithm, ",".join(sorted(_streaming_families(r.streaming)))):
+            (r.min_ns / r.n, f"sequence {r.variant}") for r in s.itertuples()}
+
+
+def add_roofs(summary: pd.DataFrame, write_allocate: bool = True) -> pd.DataFrame:
+    """Roof ns/element, its winning kernel(s) and efficiency (roof / measured)
+    for algorithms, passes and the bandwidth kernels themselves (one thread;
+    a bandwidth kernel on more threads against the roof of as many).
+
+    An algorithm's roof is the faster of the sum of its passes' roofs and its
+    movement sequence (its passes' bandwidth kernels back to back): in an
+    algorithm a pass finds in the caches what the previous one left, which no
+    pass timed alone does, so the sum alone need not bound it."""
+    table = roofs(summary, write_allocate)
+    at = {(r.mode, r.n, r.threads, r.pattern): (r.roof_ns_per_element, r.kernel) for r in table.itertuples()}
+    sequences = _sequences(summary)
+    roof_ns, winners = [], []
     for row in summary.itertuples():
-        kernels_ns = bw.get((row.mode, row.n))
-        roof = np.nan
-        if kernels_ns and row.group == "algorithm":
-            roof = traffic.roof_ns_per_element(row.algorithm, kernels_ns, _streaming_families(row.streaming))
-        elif kernels_ns and row.group == "pass" and row.family in traffic.PASS_PATTERN:
-            pattern = traffic.PASS_PATTERN[row.family]
-            streaming = row.family in _streaming_families(row.streaming)
-            p = traffic.PassTraffic(row.family, pattern, 1, 0 if pattern == traffic.READ else 1, streaming)
-            roof = kernels_ns.get(p.bandwidth_kernel, np.nan)
-        roofs.append(roof)
+        roof, winner = np.nan, ""
+        if row.group == "algorithm":
+            streaming = _streaming_families(row.streaming)
+            parts = [(p.family, at.get((row.mode, row.n, 1, p.roof_pattern)))
+                     for p in traffic.passes(row.algorithm, streaming)]
+            if all(found for _, found in parts):
+                roof = sum(found[0] for _, found in parts)
+                winner = "; ".join(f"{family}: {found[1]}" for family, found in parts)
+            sequence = sequences.get((row.mode, row.n, row.algorithm, ",".join(sorted(streaming))))
+            if sequence and not sequence[0] >= roof:  # also where the passes have no roof (NaN)
+                roof, winner = sequence
+        elif row.group in ("pass", "bandwidth") and row.pattern:
+            roof, winner = at.get((row.mode, row.n, row.threads, row.pattern), (np.nan, ""))
+        roof_ns.append(roof)
+        winners.append(winner)
     summary = summary.copy()
-    summary["roof_ns_per_element"] = roofs
+    summary["roof_ns_per_element"] = roof_ns
+    summary["roof_kernel"] = winners
     summary["efficiency"] = summary["roof_ns_per_element"] / summary["ns_per_element"]
     return summary
+
+
+def roof_violations(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose efficiency exceeds 1."""
+    return summary[summary["efficiency"] > 1.0]
+
+
+def check_roofs(summary: pd.DataFrame) -> None:
+    """Raises RoofError when any efficiency exceeds 1 (see the module's docstring)."""
+    bad = roof_violations(summary)
+    if len(bad):
+        table = bad[["mode", "n", "case", "ns_per_element", "roof_ns_per_element", "roof_kernel", "efficiency"]]
+        raise RoofError("efficiency above 1: the traffic model does not bound these measurements "
+                        "(fix the model or the roof kernels):\n" + table.to_string(index=False))
 
 
 def paired_ratio(samples: pd.DataFrame, mode: str, n: int, numerator: str, denominator: str) -> float:

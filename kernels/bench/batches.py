@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import api, registry, tuning
+from .. import api, registry
 from . import analysis, machine
 from .sweep import KERNEL_RTOL, algorithm_case, row_input
 from .timing import BenchmarkError, Buffers, Case, measure, python_runner
@@ -43,7 +43,7 @@ def long_row(n: int, algorithms=registry.ALGORITHMS, threads=None, rounds: int =
     cases = []
     for algorithm in algorithms:
         for count in threads or thread_counts():
-            case = algorithm_case(tuning.plan(algorithm, isa, n, threads=count), case_label(algorithm, count))
+            case = algorithm_case(api.tuned_plan(algorithm, isa, n, threads=count), case_label(algorithm, count))
             case.meta["threads"] = count
             cases.append(case)
     buffers = Buffers(row_input(n, seed), "warm", machine.last_level_cache(machine.report()))

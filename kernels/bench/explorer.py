@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .. import registry
-from . import analysis, machine, plots
+from . import analysis, folders, machine, plots
 
 RESULTS_FORMAT = "softmax-kernels explorer data"
 RESULTS_VERSION = 1
@@ -267,9 +267,7 @@ def _lighter(color: str, amount: float = 0.45) -> str:
 
 def saved_folder(run) -> Path | None:
     """The results folder where `run` was saved (same machine report), if any."""
-    from . import results
-
-    for folder in reversed(results.runs(machine_id=run.machine.get("id"))):
+    for folder in reversed(folders.runs(machine_id=run.machine.get("id"))):
         try:
             saved = json.loads((folder / "machine.json").read_text())
         except (OSError, ValueError):
@@ -282,10 +280,8 @@ def saved_folder(run) -> Path | None:
 def sweep_data(run) -> pd.DataFrame:
     """plots.throughput_data of a sweep, from its samples as results.save
     writes them (missing text as ''), so that the data is the saved run's."""
-    from . import results
-
-    samples = results.normalize(run.samples)
-    return plots.throughput_data(analysis.summarize(samples), samples=samples)
+    samples = folders.normalize(run.samples)
+    return plots.throughput_data(analysis.summarize(samples, run.machine), samples=samples)
 
 
 def measurements(run, *, name: str, title: str, groups=("algorithm",), selected: list[str] | None = None,

@@ -1,8 +1,10 @@
 """The machine report: what the numbers were measured on, read from the machine.
 
-CPU model, ISA flags, cores and cache sizes come from Linux sysfs/procfs or
-macOS sysctl; anything that cannot be read is reported as None ("unknown"),
-never guessed. The measured bandwidths are added by `kernels.bench.sweep`.
+CPU model, ISA flags, cores and cache sizes are the library's machine facts
+(`kernels.machine`, re-exported here); this adds the frequency policy,
+compiler and package versions.  Anything that cannot be read is reported as
+None ("unknown"), never guessed. The measured bandwidths and whether plain
+stores cost a read for ownership are added by `kernels.bench.sweep`.
 """
 
 from __future__ import annotations
@@ -11,103 +13,15 @@ import hashlib
 import os
 import platform
 import re
-import subprocess
-import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
 from .. import build
+from ..machine import (INTERESTING_FLAGS, _read, cache_size, caches, caches_linux, caches_macos, cpu,  # noqa: F401
+                       cpu_linux, cpu_macos, last_level_cache, parse_size, usable_cpus)
 
-INTERESTING_FLAGS = ("sse2", "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512vl", "avx512bw", "asimd", "sve")
 PACKAGES = ("numpy", "cython", "scipy", "pandas", "matplotlib", "torch", "jupyter-book", "myst-nb", "ipywidgets")
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text().strip()
-    except OSError:
-        return None
-
-
-def parse_size(text: str | None) -> int | None:
-    """'32K' / '1024K' / '32 MiB' / '335544320' -> bytes."""
-    if not text:
-        return None
-    m = re.fullmatch(r"\s*(\d+)\s*([KMG]?)(i?B)?\s*", text, flags=re.IGNORECASE)
-    if not m:
-        return None
-    scale = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[m.group(2).upper()]
-    return int(m.group(1)) * scale
-
-
-def caches_linux(cpu: int = 0) -> list[dict]:
-    """Data and unified caches of one CPU from sysfs, ordered by level."""
-    base = Path(f"/sys/devices/system/cpu/cpu{cpu}/cache")
-    out = []
-    for index in sorted(base.glob("index*")):
-        kind = _read(index / "type")
-        if kind not in ("Data", "Unified"):
-            continue
-        shared = _read(index / "shared_cpu_list")
-        out.append(
-            {
-                "level": int(_read(index / "level") or 0),
-                "type": kind,
-                "size_bytes": parse_size(_read(index / "size")),
-                "line_bytes": int(_read(index / "coherency_line_size") or 0) or None,
-                "shared_cpu_list": shared,
-            }
-        )
-    return sorted(out, key=lambda c: c["level"])
-
-
-def _sysctl(key: str) -> str | None:
-    try:
-        out = subprocess.run(["sysctl", "-n", key], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def caches_macos() -> list[dict]:
-    out = []
-    for level, key in ((1, "hw.l1dcachesize"), (2, "hw.l2cachesize"), (3, "hw.l3cachesize")):
-        size = _sysctl(key)
-        if size and size.isdigit() and int(size) > 0:
-            out.append({"level": level, "type": "Data" if level == 1 else "Unified", "size_bytes": int(size),
-                        "line_bytes": None, "shared_cpu_list": None})
-    return out
-
-
-def cpu_linux() -> dict:
-    info = {}
-    text = _read(Path("/proc/cpuinfo")) or ""
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        key, value = key.strip(), value.strip()
-        if key in ("model name", "vendor_id", "cpu family", "model", "flags", "Features") and key not in info:
-            info[key] = value
-    flags = set((info.get("flags") or info.get("Features") or "").split())
-    return {
-        "model": info.get("model name"),
-        "vendor": info.get("vendor_id"),
-        "family_model": f"{info.get('cpu family')}/{info.get('model')}" if "cpu family" in info else None,
-        "flags": sorted(f for f in INTERESTING_FLAGS if f in flags),
-    }
-
-
-def cpu_macos() -> dict:
-    features = (_sysctl("machdep.cpu.features") or "").lower().split() + (
-        _sysctl("machdep.cpu.leaf7_features") or ""
-    ).lower().split()
-    flags = {f.replace(".", "_") for f in features}
-    return {
-        "model": _sysctl("machdep.cpu.brand_string"),
-        "vendor": _sysctl("machdep.cpu.vendor"),
-        "family_model": None,
-        "flags": sorted(f for f in INTERESTING_FLAGS if f in flags),
-    }
 
 
 def frequency_policy() -> dict:
@@ -134,24 +48,16 @@ def report() -> dict:
     """Everything about this machine that the measurements depend on."""
     from .. import api
 
-    if sys.platform == "darwin":
-        cpu, caches = cpu_macos(), caches_macos()
-    else:
-        cpu, caches = cpu_linux(), caches_linux()
-    logical = os.cpu_count()
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = logical
+    cpu_facts, cache_facts = cpu(), caches()
     return {
-        "id": machine_id(cpu, caches),
+        "id": machine_id(cpu_facts, cache_facts),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "os": f"{platform.system()} {platform.release()}",
         "machine": platform.machine(),
-        "cpu": cpu,
-        "logical_cpus": logical,
-        "usable_cpus": usable,
-        "caches": caches,
+        "cpu": cpu_facts,
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": usable_cpus(),
+        "caches": cache_facts,
         "frequency": frequency_policy(),
         "compiler": build.compiler_identity(),
         "compile_args": build.compile_args(),
@@ -167,19 +73,6 @@ def machine_id(cpu: dict, caches: list[dict]) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")[:40] or "cpu"
     key = repr((model, cpu.get("flags"), [(c["level"], c["size_bytes"]) for c in caches], os.cpu_count()))
     return f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
-
-
-def cache_size(report_or_caches, level: int) -> int | None:
-    """Size in bytes of the data/unified cache at a level, or None."""
-    caches = report_or_caches["caches"] if isinstance(report_or_caches, dict) else report_or_caches
-    sizes = [c["size_bytes"] for c in caches if c["level"] == level and c["size_bytes"]]
-    return max(sizes) if sizes else None
-
-
-def last_level_cache(report_or_caches) -> int | None:
-    caches = report_or_caches["caches"] if isinstance(report_or_caches, dict) else report_or_caches
-    sizes = [c["size_bytes"] for c in caches if c["size_bytes"]]
-    return max(sizes) if sizes else None
 
 
 def describe(rep: dict) -> list[tuple[str, str]]:
@@ -200,7 +93,8 @@ def describe(rep: dict) -> list[tuple[str, str]]:
     v = rep["versions"]
     lines = [
         ("CPU", f"{rep['cpu']['model'] or 'unknown'} ({rep['machine']})"),
-        ("cores", f"{rep['usable_cpus']} usable of {rep['logical_cpus']} logical; kernels run single-threaded"),
+        ("cores", f"{rep['usable_cpus']} usable of {rep['logical_cpus']} logical; kernels run single-threaded, "
+                  "the threaded roofs on every usable core"),
         ("caches (per core unless shared)", caches),
         ("ISA flags", ", ".join(rep["cpu"]["flags"]) or "unknown"),
         ("kernel ISAs runnable", ", ".join(rep["isas_available"])),
@@ -210,11 +104,13 @@ def describe(rep: dict) -> list[tuple[str, str]]:
         ("software", ", ".join(f"{k} {val}" for k, val in v.items() if val)),
     ]
     bw = rep.get("bandwidth")
-    if bw:
-        lines.append(
-            (
-                "memory bandwidth (1 thread, " + bw["size_label"] + ")",
-                ", ".join(f"{k} {val:.1f} GB/s" for k, val in bw["gb_per_s"].items()),
-            )
-        )
+    if bw and "roofs" in bw:
+        for threads in sorted({r["threads"] for r in bw["roofs"]}):
+            label = f"memory bandwidth ({threads} thread{'s' if threads > 1 else ''}, {bw['size_label']})"
+            lines.append((label, ", ".join(f"{r['pattern']} {r['gb_per_s']:.1f} GB/s" for r in bw["roofs"]
+                                           if r["threads"] == threads)))
+        rfo = bw["rfo"]
+        lines.append(("plain stores", f"{'pay' if rfo['plain_stores_rfo'] else 'do not pay'} a read for ownership "
+                      f"(out of cache, plain / streaming: fill {rfo['fill / fill (streaming)']:.2f}, "
+                      f"copy {rfo['copy / copy (streaming)']:.2f})"))
     return lines

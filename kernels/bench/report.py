@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .. import registry
-from . import analysis, machine
+from . import analysis, machine, traffic
 from .sweep import api_label, api_partner
 
 IN_CACHE_N = 1 << 15
@@ -31,6 +31,7 @@ def algorithm_rows(summary: pd.DataFrame, samples: pd.DataFrame, mode: str, n: i
                 "roof ns/elem": r.roof_ns_per_element,
                 "efficiency": r.efficiency,
                 "kernels": r.variant,
+                "roof kernels": r.roof_kernel,
             }
         )
     return pd.DataFrame(rows)
@@ -79,8 +80,25 @@ def pass_rows(summary: pd.DataFrame, mode: str, n: int) -> pd.DataFrame:
     s = summary[(summary["mode"] == mode) & (summary["n"] == n) & (summary["group"] == "pass")]
     return pd.DataFrame(
         {"kernel": s["variant"], "ns/elem": s["ns_per_element"], "GB/s": s["gb_per_s"],
-         "roof ns/elem": s["roof_ns_per_element"], "efficiency": s["efficiency"]}
+         "roof ns/elem": s["roof_ns_per_element"], "efficiency": s["efficiency"], "roof kernel": s["roof_kernel"]}
     )
+
+
+def roof_rows(roofs: pd.DataFrame, mode: str, n: int) -> pd.DataFrame:
+    """Each pattern's roof at one size, on one thread and on all threads, with its winning kernel."""
+    r = roofs[(roofs["mode"] == mode) & (roofs["n"] == n)].sort_values(["pattern", "threads"])
+    return pd.DataFrame({"pattern": r["pattern"], "threads": r["threads"], "roof ns/elem": r["roof_ns_per_element"],
+                         "GB/s": r["gb_per_s"], "winning kernel": r["kernel"], "of kernels": r["candidates"]})
+
+
+def rfo_lines(bw: dict) -> list[str]:
+    rfo = bw.get("rfo")
+    if not rfo:
+        return []
+    verdict = "pay" if rfo["plain_stores_rfo"] else "do not pay"
+    return [f"Plain stores {verdict} a read for ownership on this CPU: out of cache, plain / streaming fill "
+            f"{rfo['fill / fill (streaming)']:.2f}, copy {rfo['copy / copy (streaming)']:.2f} (threshold "
+            f"{rfo['threshold']}); the traffic model {'charges' if rfo['plain_stores_rfo'] else 'does not charge'} it."]
 
 
 def _describe_peer(peer: dict) -> str:
@@ -89,21 +107,29 @@ def _describe_peer(peer: dict) -> str:
 
 
 def render(run) -> str:
-    summary = analysis.summarize(run.samples)
+    summary = analysis.summarize(run.samples, run.machine)  # raises RoofError on an efficiency above 1
+    roofs = analysis.roofs(summary, traffic.write_allocate(run.machine))
     m = run.machine
     out = [f"# Softmax benchmark report ({m['id']}, {m['date']})", ""]
     out += [f"{label}: {value}" for label, value in machine.describe(m)]
     bw = m.get("bandwidth")
-    if bw:
-        out += ["", f"## Bandwidth, one thread, {bw['size_label']} (GB/s counting write-allocate reads)"]
-        table = pd.DataFrame({"kernel": list(bw["gb_per_s"]), "GB/s": list(bw["gb_per_s"].values()),
-                              "ns/elem": list(bw["ns_per_element"].values())})
-        out.append(_fmt_table(table))
+    if bw and "roofs" in bw:
+        out += ["", f"## Roofs far out of cache, {bw['size_label']} (GB/s counting the model's bytes)"]
+        out.append(_fmt_table(pd.DataFrame(bw["roofs"])))
+        out += rfo_lines(bw)
+    efficiency = summary["efficiency"].max()
+    out += ["", f"Highest efficiency in this report: {efficiency:.3f} (every roof bounds what it is compared "
+            "with; above 1 the report would have failed)."]
     for mode in sorted(summary["mode"].unique()):
         sizes = sorted({analysis.nearest_size(summary, IN_CACHE_N), analysis.nearest_size(summary, OUT_OF_CACHE_N)})
         for n in sizes:
             where = "in cache" if 8 * n <= (machine.last_level_cache(m) or 1 << 25) // 2 else "out of cache"
             out += ["", f"## N = {n} ({where}, {mode} buffers)", ""]
+            roof_table = roof_rows(roofs, mode, n)
+            if len(roof_table):
+                out += ["Roofs (the best round of the fastest kernel moving each pattern's bytes):"]
+                out.append(_fmt_table(roof_table))
+                out.append("")
             out.append(_fmt_table(algorithm_rows(summary, run.samples, mode, n)))
             out += ["", RATIO_LEGEND]
             out.append(_fmt_table(ratio_rows(summary, run.samples, mode, n)))

@@ -6,26 +6,13 @@ file that the book's explorers load to compare this machine with the book's."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
+from .folders import NUMERIC_COLUMNS, RESULTS_ENV, normalize, results_root, runs  # noqa: F401  (re-exported)
 from .sweep import Run, SweepConfig
-
-RESULTS_ENV = "SOFTMAX_RESULTS"
-
-
-def results_root() -> Path:
-    """$SOFTMAX_RESULTS, else results/ at the repository root (or the cwd)."""
-    if os.environ.get(RESULTS_ENV):
-        return Path(os.environ[RESULTS_ENV])
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "_config.yml").exists() and (parent / "kernels").is_dir():
-            return parent / "results"
-    return Path.cwd() / "results"
 
 
 def save(run: Run, root: Path | None = None, tag: str = "", explorer: bool = True) -> Path:
@@ -54,20 +41,6 @@ def kind(folder: Path) -> str:
     return json.loads((Path(folder) / "config.json").read_text()).get("kind", "sweep")
 
 
-NUMERIC_COLUMNS = {"n", "rows", "rep", "calls", "ns_per_call", "max_rel_error"}
-
-
-def normalize(df: pd.DataFrame) -> pd.DataFrame:
-    """Numbers as numbers; every other column as text with '' for missing."""
-    df = df.copy()
-    for column in df.columns:
-        if column in NUMERIC_COLUMNS:
-            df[column] = pd.to_numeric(df[column])
-        else:
-            df[column] = df[column].astype(object).where(df[column].notna(), "").astype(str)
-    return df
-
-
 def load(folder: Path) -> Run:
     folder = Path(folder)
     known = SweepConfig.__dataclass_fields__
@@ -79,13 +52,6 @@ def load(folder: Path) -> Run:
     mem_path = folder / "memory.csv"
     mem = pd.read_csv(mem_path) if mem_path.exists() else pd.DataFrame()
     return Run(config, machine, samples, acc, mem)
-
-
-def runs(root: Path | None = None, machine_id: str | None = None) -> list[Path]:
-    """Saved runs, oldest first (optionally of one machine)."""
-    root = Path(root) if root else results_root()
-    pattern = f"{machine_id}/*" if machine_id else "*/*"
-    return sorted((p for p in root.glob(pattern) if (p / "samples.csv").exists()), key=lambda p: p.name)
 
 
 def latest(root: Path | None = None, machine_id: str | None = None) -> Path:

@@ -28,17 +28,108 @@ from .timing import BenchmarkError, Buffers, Case, aligned_empty, c_runner, meas
 
 DEFAULT_SIZES = [int(2**k * m) for k in range(10, 27) for m in (1, 1.5)][:-1]  # 1K ... 2^26
 QUICK_SIZES = [1 << 10, 1 << 13, 1 << 15, 1 << 18, 1 << 21]
-BANDWIDTH_KERNELS = {
-    # label: (family, streaming, in_place, bytes per element counting write-allocate)
-    "read": ("rsum", False, False, 4),
-    "write": ("vfill", False, False, 8),
-    "write (streaming)": ("vfill", True, False, 4),
-    "copy": ("vcopy", False, False, 12),
-    "copy (streaming)": ("vcopy", True, False, 8),
-    "scale": ("vscale", False, False, 12),
-    "scale (streaming)": ("vscale", True, False, 8),
-    "in-place scale": ("vscale", False, True, 8),
+MACHINE_BANDWIDTH_N = 1 << 27
+"""Elements per array of the machine's bandwidth measurement (512 MiB): far out
+of cache here (one core's bandwidth stops changing above 2^24 elements on the
+build machine, whose L3 is reported as 504 MiB shared with other tenants)."""
+
+
+@dataclass(frozen=True)
+class BandwidthKernel:
+    """A kernel that only moves data, with the traffic pattern it moves, on
+    `threads` threads: the candidates of the roofs."""
+
+    pattern: str
+    variant: registry.Variant
+    threads: int = 1
+
+    @property
+    def in_place(self) -> bool:
+        return self.pattern == traffic.IN_PLACE
+
+    @property
+    def name(self) -> str:
+        where = " in place" if self.in_place else ""
+        return f"{self.variant.name}{where}" + (f" x{self.threads}" if self.threads > 1 else "")
+
+    @property
+    def label(self) -> str:
+        return f"bandwidth: {self.name}"
+
+
+# (family, vectors per iteration, accumulators, prefetch) of each pattern's
+# candidates: unroll, accumulator count and software prefetch vary; the load
+# width varies with the ISA (the widest, and AVX2's 32-byte loads in the
+# AVX2_SHAPES).  The threaded roofs try the 8-vector shapes, with and without
+# prefetch (on one thread these win or tie on the build machine).
+_PF = registry.PREFETCH_DISTANCE
+_COPY_SHAPES = [("vcopy", 4, 1, 0), ("vcopy", 8, 1, 0), ("vcopy", 16, 1, 0), ("vcopy", 8, 1, _PF)]
+ROOF_SHAPES = {
+    traffic.READ: [("rmax", 4, 4, 0), ("rmax", 8, 8, 0), ("rmax", 16, 8, 0), ("rmax", 8, 8, _PF)],
+    traffic.READ_WRITE: _COPY_SHAPES,
+    traffic.READ_WRITE_STREAMING: _COPY_SHAPES,
+    traffic.IN_PLACE: [("vscale", 4, 1, 0), ("vscale", 8, 1, 0), ("vscale", 8, 1, _PF)],
+    traffic.WRITE: [("vfill", 8, 1, 0)],
+    traffic.WRITE_STREAMING: [("vfill", 8, 1, 0)],
 }
+THREADED_SHAPES = {pattern: [s for s in shapes if s[1] == 8] for pattern, shapes in ROOF_SHAPES.items()}
+AVX2_SHAPES = {pattern: [s for s in shapes if s[1] == 8 and not s[3]] for pattern, shapes in ROOF_SHAPES.items()
+               if pattern in traffic.ROOF_PATTERNS}
+STREAMING_PATTERNS = (traffic.READ_WRITE_STREAMING, traffic.WRITE_STREAMING)
+
+
+def _bandwidth_variant(isa: str, pattern: str, shape) -> registry.Variant:
+    family, vectors, acc, prefetch = shape
+    variant = registry.Variant(family, isa, vectors * registry.VECTOR_LANES[isa], acc,
+                               streaming=pattern in STREAMING_PATTERNS, prefetch=prefetch)
+    return registry.lookup(variant.name)  # a registered variant (raises otherwise)
+
+
+def bandwidth_kernels(isa: str, threads: int = 1) -> list[BandwidthKernel]:
+    """The roofs' candidates on one thread, with `isa` (the widest) and AVX2
+    loads where those are narrower, and on `threads` threads when above 1."""
+    out = [BandwidthKernel(p, _bandwidth_variant(isa, p, s)) for p, shapes in ROOF_SHAPES.items() for s in shapes]
+    if isa != "avx2" and "avx2" in api.available_isas():
+        out += [BandwidthKernel(p, _bandwidth_variant("avx2", p, s)) for p, shapes in AVX2_SHAPES.items()
+                for s in shapes]
+    if threads > 1:
+        out += [BandwidthKernel(p, _bandwidth_variant(isa, p, s), threads) for p, shapes in THREADED_SHAPES.items()
+                for s in shapes]
+    return out
+
+
+SEQUENCE_SHAPES = {
+    # pattern: the bandwidth kernel (8 vectors per iteration) that stands for a pass of it in a sequence
+    traffic.READ: ("rmax", 8, 8, 0),
+    traffic.READ_WRITE: ("vcopy", 8, 1, 0),
+    traffic.READ_WRITE_STREAMING: ("vcopy", 8, 1, 0),
+    traffic.IN_PLACE: ("vscale", 8, 1, 0),
+}
+SEQUENCE_PREFIX = "roof sequence: "
+
+
+def sequence_case(algorithm: str, streaming: set[str], x: np.ndarray, isa: str) -> Case:
+    """The data movement of an algorithm without its arithmetic: one bandwidth
+    kernel per pass, of the pass's pattern, run back to back on the same x and
+    y, so that each finds in the caches what the previous one left, as the
+    algorithm's passes do (passes timed alone do not: their sum is no bound)."""
+    core = build.load()
+    steps, names = [], []
+    for p in traffic.passes(algorithm, streaming):
+        variant = _bandwidth_variant(isa, p.roof_pattern, SEQUENCE_SHAPES[p.roof_pattern])
+        in_place = p.roof_pattern == traffic.IN_PLACE
+        steps.append((variant.name, -1.0 if in_place else 0.0, in_place))  # -1: the rescale changes its data
+        names.append(variant.name + (" in place" if in_place else ""))
+    task = core.Task(algorithm, steps=steps)
+    label = f"{SEQUENCE_PREFIX}{algorithm}" + (f" (streaming {','.join(sorted(streaming))})" if streaming else "")
+    meta = {"algorithm": algorithm, "isa": isa, "variant": " + ".join(names), "kernel": label.removeprefix(
+        SEQUENCE_PREFIX), "streaming": ",".join(sorted(streaming)), "pattern": "", "threads": "1"}
+    return Case(label, "bandwidth", c_runner(task, core), kernel_expectation(core, task, x, False), meta=meta)
+
+
+def roof_threads() -> int:
+    """All threads: the threaded roofs run on every CPU this process may use."""
+    return min(machine.usable_cpus(), build.load().MAX_THREADS)
 
 
 @dataclass
@@ -54,6 +145,7 @@ class SweepConfig:
     passes: bool = True
     extra_passes: list[str] = field(default_factory=list)  # more families timed alone (default variants)
     bandwidth: bool = True
+    bandwidth_n: int = MACHINE_BANDWIDTH_N  # elements per array of the machine's bandwidth measurement
     peers: bool = True
     accuracy_sizes: list[int] = field(default_factory=lambda: [1 << 15, 1 << 20, 1 << 26])
     memory_size: int = 1 << 26  # n at which peak memory is measured (0: skip)
@@ -220,14 +312,15 @@ def _scalars(family: str, x: np.ndarray) -> tuple[float, float]:
     return 0.0, 0.0
 
 
-def kernel_case(variant: registry.Variant, x: np.ndarray, label: str, group: str, in_place=False, **meta) -> Case:
+def kernel_case(variant: registry.Variant, x: np.ndarray, label: str, group: str, in_place=False, threads: int = 1,
+                **meta) -> Case:
     core = build.load()
     api.check_isa(variant.isa)
     a, b = _scalars(variant.family, x)
-    task = core.Task(variant.name, a=a, b=b, sentinel=IN_PLACE_SENTINEL if in_place else math.nan)
+    task = core.Task(variant.name, a=a, b=b, sentinel=IN_PLACE_SENTINEL if in_place else math.nan, threads=threads)
     check = kernel_expectation(core, task, x, in_place)
     meta = {"family": variant.family, "isa": variant.isa, "variant": variant.name,
-            "streaming": variant.family if variant.streaming else "", **meta}
+            "streaming": variant.family if variant.streaming else "", "threads": str(threads), **meta}
     return Case(label, group, c_runner(task, core), check, in_place=in_place, meta=meta)
 
 
@@ -287,10 +380,11 @@ def peer_cases(peer: peer_module.Peer) -> list[Case]:
 
 
 def plans_for(config: SweepConfig, isa: str, n: int) -> dict[str, api.Plan]:
-    """The plan of each algorithm at size n: this machine's tuned choice for n's
-    size class, or the registry defaults."""
+    """The plan of each algorithm at size n, on one thread: this machine's
+    tuned choice for n's size class, or the registry defaults."""
     return {
-        algorithm: tuning.plan(algorithm, isa, n) if config.variants != "default" else api.Plan(algorithm, isa)
+        algorithm: api.tuned_plan(algorithm, isa, n) if config.variants != "default"
+        else api.Plan(algorithm, isa, threads=1)  # one thread, like the passes and the one-thread roofs
         for algorithm in config.algorithms
     }
 
@@ -311,7 +405,10 @@ def cases_at(config: SweepConfig, x: np.ndarray) -> list[Case]:
             for v in sorted(pass_variants, key=lambda v: v.name):
                 cases.append(kernel_case(v, x, v.name, "pass", in_place=v.family == "vscale"))
     if config.bandwidth:
-        cases.extend(bandwidth_cases(x, isas[-1]))
+        cases.extend(bandwidth_cases(x, isas[-1], roof_threads()))
+        sequences = {(c.meta["algorithm"], c.meta["streaming"]) for c in cases if c.group == "algorithm"}
+        cases += [sequence_case(a, {f for f in streaming.split(",") if f}, x, isas[-1])
+                  for a, streaming in sorted(sequences)]
     if config.peers:
         for peer in peer_module.peers(config.threads).values():
             cases += peer_cases(peer)
@@ -319,34 +416,58 @@ def cases_at(config: SweepConfig, x: np.ndarray) -> list[Case]:
     return cases
 
 
-def bandwidth_cases(x: np.ndarray, isa: str) -> list[Case]:
+def bandwidth_cases(x: np.ndarray, isa: str, threads: int = 1, kernels=None) -> list[Case]:
+    """The bandwidth kernels' cases (`kernels`, else all of `bandwidth_kernels`)."""
     out = []
-    for label, (family, streaming, in_place, _) in BANDWIDTH_KERNELS.items():
-        base = registry.default_variant(family, isa)
-        variant = registry.Variant(family, isa, base.unroll, base.accumulators, streaming=streaming)
-        out.append(kernel_case(variant, x, f"bandwidth: {label}", "bandwidth", in_place=in_place, kernel=label))
+    for k in kernels or bandwidth_kernels(isa, threads):
+        out.append(kernel_case(k.variant, x, k.label, "bandwidth", in_place=k.in_place, threads=k.threads,
+                               kernel=k.name, pattern=k.pattern))
     return out
 
 
 # -------------------------------------------------------------------- run
 
-
-def measure_bandwidth(report: dict, reps: int = 5, seed: int = 0) -> dict:
-    """Single-threaded bandwidth of each access pattern, at 4x the last-level
-    cache per array (at least 2^25 floats), in GB/s counting write-allocate."""
-    llc = machine.last_level_cache(report) or 64 << 20
-    n = max(1 << 25, 4 * llc // 4)
+def measure_bandwidth(report: dict, reps: int = 5, seed: int = 0, n: int = MACHINE_BANDWIDTH_N) -> dict:
+    """The machine's bandwidth far out of cache: each pattern's roof on one
+    thread and on all threads (the best kernel of the pattern's shapes with
+    8 vectors per iteration), and whether plain stores pay a read for
+    ownership (plain against streaming fill and copy, one thread)."""
+    del report  # the size no longer follows the cache: see MACHINE_BANDWIDTH_N
     x = row_input(n, seed)
-    buffers = Buffers(x, "warm", llc)
-    cases = bandwidth_cases(x, api.available_isas()[-1])
-    samples = pd.DataFrame(measure(cases, buffers, reps, 0, np.random.default_rng(seed)))
-    median = samples.groupby("kernel")["ns_per_call"].median()
+    buffers = Buffers(x, "warm", None)
+    isa = api.available_isas()[-1]
+    threads = roof_threads()
+    chosen = [k for k in bandwidth_kernels(isa, threads) if k.variant.isa == isa and k.variant.unroll ==
+              8 * registry.VECTOR_LANES[isa]]
+    samples = pd.DataFrame(measure(bandwidth_cases(x, isa, kernels=chosen), buffers, reps, 0,
+                                   np.random.default_rng(seed)))
+    best = samples.groupby("kernel")["ns_per_call"].min() / n
+    write_allocate_found = traffic.rfo_finding({
+        label: float(best[next(k.name for k in chosen if k.pattern == pattern and k.threads == 1
+                               and k.variant.family == family)])
+        for label, pattern, family in (("fill", traffic.WRITE, "vfill"),
+                                       ("fill (streaming)", traffic.WRITE_STREAMING, "vfill"),
+                                       ("copy", traffic.READ_WRITE, "vcopy"),
+                                       ("copy (streaming)", traffic.READ_WRITE_STREAMING, "vcopy"))})
+    wa = write_allocate_found["plain_stores_rfo"]
+    kernels = {k.name: {"pattern": k.pattern, "threads": k.threads, "ns_per_element": float(best[k.name]),
+                        "gb_per_s": traffic.pattern_bytes(k.pattern, wa) / float(best[k.name])} for k in chosen}
+    roofs = []
+    for t in sorted({k.threads for k in chosen}):
+        for pattern in traffic.ROOF_PATTERNS:
+            bounding = traffic.bounding_patterns(pattern, wa)
+            name = min((k for k in kernels if kernels[k]["pattern"] in bounding and kernels[k]["threads"] == t),
+                       key=lambda k: kernels[k]["ns_per_element"])
+            ns = kernels[name]["ns_per_element"]
+            roofs.append({"pattern": pattern, "threads": t, "kernel": name, "ns_per_element": ns,
+                          "gb_per_s": traffic.pattern_bytes(pattern, wa) / ns})
     return {
         "n": n,
         "size_label": f"{4 * n / 2**20:.0f} MiB per array",
-        "ns_per_element": {k: float(median[k] / n) for k in BANDWIDTH_KERNELS},
-        "gb_per_s": {k: float(BANDWIDTH_KERNELS[k][3] * n / median[k]) for k in BANDWIDTH_KERNELS},
-        "counting": "bytes per element include the write-allocate read of normal stores",
+        "kernels": kernels,
+        "roofs": roofs,
+        "rfo": write_allocate_found,
+        "counting": "bytes per element include the read for ownership of plain stores where this CPU pays it",
     }
 
 
@@ -365,7 +486,7 @@ class Run:
 def run_sweep(config: SweepConfig, progress: bool = True, log=print) -> Run:
     report = machine.report()
     log(f"machine: {report['cpu']['model']} ({report['id']}); measuring bandwidth ...")
-    report["bandwidth"] = measure_bandwidth(report, seed=config.seed)
+    report["bandwidth"] = measure_bandwidth(report, seed=config.seed, n=config.bandwidth_n)
     if config.peers:
         report["peers"] = [peer.describe() for peer in peer_module.peers(config.threads).values()]
     llc = machine.last_level_cache(report)

@@ -159,7 +159,7 @@ def scaling(rounds: int, log2n: int = 26):
     cases = {}
     for algorithm in registry.ALGORITHMS:
         for threads in (1, 2):
-            plan = tuning.plan(algorithm, api.resolve_isa(), n, threads=threads)
+            plan = api.tuned_plan(algorithm, api.resolve_isa(), n, threads=threads)
             cases[f"{algorithm} threads={threads} ({plan.schedule((1, n))[1]})"] = c_timed(plan, 1, x, y)
     medians = interleaved(cases, rounds, batch_seconds=0.3)
     show(f"one row of 2^{log2n} (driver only, tuned variants)", medians, rounds, unit=n, suffix="ns/element")
@@ -257,7 +257,7 @@ def _crossover_at(rounds: int, total_log2: int):
             n = 1 << log2n
             rows = total // n
             x, y = data((rows, n)), np.empty((rows, n), np.float32)
-            cases = {a: c_timed(tuning.plan(a, isa, n, threads=threads), rows, x, y) for a in registry.ALGORITHMS}
+            cases = {a: c_timed(api.tuned_plan(a, isa, n, threads=threads), rows, x, y) for a in registry.ALGORITHMS}
             medians = interleaved(cases, rounds, batch_seconds=0.05)
             best = min(medians, key=medians.get)
             cells = " ".join(f"{medians[a] / total:21.3f}" for a in registry.ALGORITHMS)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import api, build, tuning
+from .. import api, build
 
 ONE = "one collective (all_gather of (m, n) pairs)"
 TWO = "two collectives (all_reduce max, then sum)"
@@ -78,8 +78,8 @@ class ShardKernels:
     def __init__(self, n: int, isa: str | None = None):
         isa = api.resolve_isa(isa)
         core = build.load()
-        two_pass = tuning.plan("two-pass", isa, n).variants
-        reload = tuning.plan("three-pass-reload", isa, n).variants
+        two_pass = api.tuned_plan("two-pass", isa, n).variants
+        reload = api.tuned_plan("three-pass-reload", isa, n).variants
         self.raddextexp = two_pass["raddextexp"].name
         self.vscaleextexp = two_pass["vscaleextexp"].name
         self.rmax = reload["rmax"].name

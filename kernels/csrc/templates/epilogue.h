@@ -4,6 +4,8 @@
 #undef ACC
 #undef STREAM
 #undef GUARDED
+#undef PREFETCH
+#undef PREFETCH_AHEAD
 #undef VECS
 #undef EXP_VARIANT
 #undef EXP_SPEC

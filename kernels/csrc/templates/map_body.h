@@ -15,6 +15,7 @@
 #define STORE_OUTPUT v_store
 #endif
 for (; n >= UNROLL; n -= UNROLL, x += UNROLL, y += UNROLL) {
+    PREFETCH_AHEAD(x);
     SOFTMAX_UNROLL for (int j = 0; j < VECS; j++) STORE_OUTPUT(y + j * VLEN, MAP(v_load(x + j * VLEN)));
 }
 for (; n >= VLEN; n -= VLEN, x += VLEN, y += VLEN) STORE_OUTPUT(y, MAP(v_load(x)));

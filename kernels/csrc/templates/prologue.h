@@ -14,6 +14,17 @@
 #ifndef GUARDED
 #define GUARDED 0
 #endif
+/* PREFETCH > 0: the bandwidth kernels prefetch their input PREFETCH elements
+ * ahead, one prefetch per 64-byte line of each main-loop block. */
+#ifndef PREFETCH
+#define PREFETCH 0
+#endif
+#if PREFETCH && (defined(__GNUC__) || defined(__clang__))
+#define PREFETCH_AHEAD(p) SOFTMAX_UNROLL for (int line_ = 0; line_ < UNROLL; line_ += 16) \
+    __builtin_prefetch((p) + PREFETCH + line_, 0, 3)
+#else
+#define PREFETCH_AHEAD(p) ((void)0)
+#endif
 /* The exponential: an entry of kernels/registry.py EXPS (exp_coefficients.h). */
 #ifndef EXP_VARIANT
 #define EXP_VARIANT p5

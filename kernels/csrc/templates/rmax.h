@@ -7,6 +7,7 @@ float KERNEL_NAME(size_t n, const float* x) {
     vf acc[ACC];
     SOFTMAX_UNROLL for (int k = 0; k < ACC; k++) acc[k] = v_set1(-INFINITY);
     for (; n >= UNROLL; n -= UNROLL, x += UNROLL) {
+        PREFETCH_AHEAD(x);
         SOFTMAX_UNROLL for (int j = 0; j < VECS; j++) {
             acc[j % ACC] = v_max(acc[j % ACC], v_load(x + j * VLEN));
         }
