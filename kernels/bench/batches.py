@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from .. import api, registry
-from . import analysis, machine
-from .sweep import KERNEL_RTOL, algorithm_case, row_input
+from . import analysis, machine, traffic
+from .sweep import KERNEL_RTOL, algorithm_case, bandwidth_cases, bandwidth_kernels, row_input
 from .timing import BenchmarkError, Buffers, Case, measure, python_runner
 
 AUTO = api.AUTO
@@ -47,9 +47,29 @@ def long_row(n: int, algorithms=registry.ALGORITHMS, threads=None, rounds: int =
             case.meta["threads"] = count
             cases.append(case)
     buffers = Buffers(row_input(n, seed), "warm", machine.last_level_cache(machine.report()))
+    cases += read_roof_cases(buffers.x, isa, max(threads or thread_counts()))
     samples = pd.DataFrame(measure(cases, buffers, rounds, target_ms * 1e6, np.random.default_rng(seed)))
     samples["n"], samples["rows"], samples["mode"] = n, 1, "warm"
     return samples
+
+
+def read_roof_cases(x: np.ndarray, isa: str, threads: int) -> list[Case]:
+    """The read-only bandwidth kernels (the read roof's candidates of
+    `kernels.bench.sweep`) on one thread and, when above 1, on `threads`."""
+    kernels = [k for k in bandwidth_kernels(isa, threads) if k.pattern == traffic.READ]
+    cases = bandwidth_cases(x, isa, threads, kernels)
+    for case, k in zip(cases, kernels):
+        case.meta["threads"] = k.threads
+    return cases
+
+
+def read_roof(samples: pd.DataFrame, threads: int) -> tuple[float, str]:
+    """ns/element of reading the row once on `threads` threads: the best round
+    of the fastest read-only kernel (the roof rule of the bandwidth chapter),
+    and that kernel's name."""
+    reads = samples[(samples["group"] == "bandwidth") & (samples["threads"] == threads)]
+    best = reads.groupby("kernel")["ns_per_call"].min()
+    return float(best.min() / samples["n"].iloc[0]), str(best.idxmin())
 
 
 def speedup(samples: pd.DataFrame, algorithm: str, threads: int, base_threads: int = 1) -> float:

@@ -7,7 +7,7 @@ Per runnable ISA:
      rows (rows of SPREAD_ROW_LENGTH, growing in number) and for one row split
      across the threads (growing in length), the algorithm "auto" runs there
      without stored data; a threshold is the smallest measured work from
-     which the threads win by the tuner's rule (`tune.Evidence.convincing`)
+     which the threads win by the tuner's rule (`evidence.Evidence.convincing`)
      at that size and at every larger one.  They become the ThreadPolicy:
      min_elements_per_thread = spread threshold / threads and min_split_chunk =
      split threshold / threads (a size where the threads never won puts the
@@ -37,7 +37,7 @@ import pandas as pd
 
 from .. import api, registry, tuning
 from .threads_probe import NO_MINIMUM, c_timed, data, interleaved_rounds
-from .tune import AA_SUFFIX, Evidence
+from .evidence import AA_SUFFIX, Evidence
 
 LAYOUTS = ("rows", "columns")
 

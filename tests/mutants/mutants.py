@@ -113,7 +113,7 @@ MUTANTS = [
            "    return Choice(candidate, plans[candidate], candidate, None, first, {})\n"
            "    pair = {\"default\": plans[\"default\"], candidate: plans[candidate]}\n",
            BENCH_TESTS, what="no re-measurement before storing"),
-    Mutant("tuner-ignores-the-noise", "kernels/bench/tune.py",
+    Mutant("tuner-ignores-the-noise", "kernels/bench/evidence.py",
            "return max(MIN_GAIN, 1.0 + NOISE_FACTOR * self.noise)",
            "return MIN_GAIN",
            BENCH_TESTS, what="gains below the A/A pair's drift count"),
