@@ -764,6 +764,7 @@ def test_measurement_explorers(page, browser, book_html):
 
             # hover: the tooltip names the point and shows its values
             series, x = most_separated_point(handle.state())
+            handle.root.locator(".u-over").first.scroll_into_view_if_needed()  # mouse coordinates are the viewport's
             where = handle.point(series["label"], x)
             tab.mouse.move(where["x"], where["y"])
             tab.wait_for_timeout(100)
