@@ -822,7 +822,7 @@ def test_explorer_data_is_the_saved_sweep(page, browser, book_html, tmp_path):
 
             assert config["source"], f"{name}: no saved sweep named"
             run = results.load(results.results_root().parent / config["source"])
-            summary = analysis.summarize(run.samples)
+            summary = analysis.summarize(run.samples, run.machine)  # the traffic model of the run's CPU, as the page
             saved = plots.throughput_data(summary, samples=run.samples)
             for column, allowed in config["filter"].items():
                 saved = saved[saved[column].isin(allowed)]
