@@ -430,7 +430,8 @@ def make_cython_magic_strict(shell) -> None:
     magic imports the module's names only after a successful build; if that
     step does not happen, the cell raises.
     """
-    shell.run_line_magic("load_ext", "Cython")
+    if "CythonMagics" not in shell.magics_manager.registry:
+        shell.run_line_magic("load_ext", "Cython")  # a second load_ext prints "already loaded"
     magics = shell.magics_manager.registry["CythonMagics"]
     if getattr(magics, "_softmax_strict", False):
         return

@@ -59,3 +59,34 @@ def glue(name: str, value, display: bool = False):
     from myst_nb import glue as _glue
 
     return _glue(name, value, display=display)
+
+
+ISA_NAMES = {"scalar": "scalar C", "avx2": "AVX2+FMA", "avx512f": "AVX-512F"}
+
+
+def measured_on(report: dict, isas=None, sizes=None, threads=None, caches: bool = False) -> str:
+    """A figure caption's second sentence: where, with what and at which sizes
+    its data were measured, and what the dashed verticals of plots.mark_caches
+    mean (`caches`)."""
+    cpu = report["cpu"]
+    text = f"Measured on {cpu['model']} (family/model {cpu['family_model']})"
+    if isas:
+        isas = [isas] if isinstance(isas, str) else list(isas)
+        text += " with " + " and ".join(ISA_NAMES.get(isa, isa) for isa in isas)
+    if sizes:
+        low, high = min(sizes), max(sizes)
+        text += f", n = {low:,}" + (f" to {high:,} elements" if high != low else " elements")
+    if threads:
+        threads = [threads] if isinstance(threads, int) else sorted(set(threads))
+        count = " and ".join(str(t) for t in threads)
+        text += f", on {count} thread{'s' if threads[-1] > 1 else ''}"
+    text += "."
+    if caches:
+        text += " Dashed verticals: where two arrays of n floats fill each cache level."
+    return text
+
+
+def glue_caption(key: str, report: dict, **where) -> None:
+    """Glues measured_on(report, **where) under `key`, for a caption's
+    {glue:text} role."""
+    glue(key, measured_on(report, **where))

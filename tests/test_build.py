@@ -73,6 +73,13 @@ def shell():
     InteractiveShell.clear_instance()
 
 
+def test_setting_the_magic_up_again_prints_nothing(shell, capsys):
+    """Chapters call setup_cython once per ISA; a second `load_ext Cython`
+    would print "The Cython extension is already loaded" into the book."""
+    build.make_cython_magic_strict(shell)
+    assert capsys.readouterr().out == ""
+
+
 def test_cython_cell_compiles_a_kernel_from_the_sources(shell):
     cell = '''
 cdef extern from *:
