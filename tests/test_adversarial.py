@@ -43,3 +43,17 @@ def test_cost_table_names_each_worst_row():
     table = adversarial.cost_table(samples)
     assert len(table) == 2 and set(table["worst row"]) <= set(adversarial.ROWS)
     assert (table["worst / random"] >= 1.0).all()  # the baseline's own ratio is 1
+
+
+def test_speedup_table_pairs_rounds_within_each_row_kind():
+    import pandas as pd
+
+    # Synthetic samples: two-pass takes 2 ns, online 3 ns, except on rising rows (6 ns).
+    samples = pd.DataFrame([
+        {"n": 8, "row": kind, "rep": rep, "case": f"{algorithm} [avx2]",
+         "ns_per_call": {"two-pass": 2.0, "online": 6.0 if kind == "rising" else 3.0}[algorithm] * (1 + rep)}
+        for kind in adversarial.ROWS for rep in range(3) for algorithm in ("two-pass", "online")])
+    table = adversarial.speedup_table(samples, "two-pass", "avx2")
+    assert list(table.columns) == ["vs online"]
+    assert table.loc[(8, "rising"), "vs online"] == 3.0
+    assert table.drop(index=(8, "rising"))["vs online"].eq(1.5).all()

@@ -72,6 +72,20 @@ def cost_table(samples: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["n", "case"])
 
 
+def speedup_table(samples: pd.DataFrame, algorithm: str, isa: str) -> pd.DataFrame:
+    """Per size and row kind: how many times as fast `algorithm` is as each
+    other algorithm (median over rounds of the per-round ratio: the kinds of
+    one row are timed in the same rounds), and the worst row for each."""
+    rows = []
+    for (n, kind), g in samples.groupby(["n", "row"], sort=False):
+        times = g.pivot_table(index="rep", columns="case", values="ns_per_call")
+        base = times[f"{algorithm} [{isa}]"]
+        ratios = {other: float(np.median(times[f"{other} [{isa}]"] / base))
+                  for other in registry.ALGORITHMS if other != algorithm and f"{other} [{isa}]" in times}
+        rows.append({"n": n, "row": kind, **{f"vs {other}": r for other, r in ratios.items()}})
+    return pd.DataFrame(rows).set_index(["n", "row"])
+
+
 def build_parser(sub) -> None:
     p = sub.add_parser("adversarial", help="every algorithm on random, rising, falling, constant and wide rows")
     p.add_argument("--sizes", default="32768,16777216", help="comma list of row lengths (default 2^15, 2^24)")
