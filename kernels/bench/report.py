@@ -125,7 +125,8 @@ def render(run) -> str:
             "each call, outputs cold)", ""]
     out.append(_fmt_table(analysis.headline_table(run.samples, summary, IN_CACHE_N, OUT_OF_CACHE_N)))
     for mode in sorted(summary["mode"].unique()):
-        sizes = sorted({analysis.nearest_size(summary, IN_CACHE_N), analysis.nearest_size(summary, OUT_OF_CACHE_N)})
+        measured = summary[summary["mode"] == mode]  # the paper's protocol has sizes of its own
+        sizes = sorted({analysis.nearest_size(measured, IN_CACHE_N), analysis.nearest_size(measured, OUT_OF_CACHE_N)})
         for n in sizes:
             where = "in cache" if 8 * n <= (machine.last_level_cache(m) or 1 << 25) // 2 else "out of cache"
             out += ["", f"## N = {n} ({where}, {mode} buffers)", ""]

@@ -518,10 +518,15 @@ class Run:
         return asdict(self.config)
 
 
-def run_sweep(config: SweepConfig, progress: bool = True, log=print) -> Run:
-    report = machine.report()
-    log(f"machine: {report['cpu']['model']} ({report['id']}); measuring bandwidth ...")
-    report["bandwidth"] = measure_bandwidth(report, seed=config.seed, n=config.bandwidth_n)
+def run_sweep(config: SweepConfig, progress: bool = True, log=print, machine_report: dict | None = None) -> Run:
+    """machine_report: the report (bandwidth included) of an earlier run in this
+    process, reused instead of measuring the machine's bandwidth again."""
+    if machine_report is not None:
+        report = dict(machine_report)
+    else:
+        report = machine.report()
+        log(f"machine: {report['cpu']['model']} ({report['id']}); measuring bandwidth ...")
+        report["bandwidth"] = measure_bandwidth(report, seed=config.seed, n=config.bandwidth_n)
     if config.peers:
         report["peers"] = [peer.describe() for peer in peer_module.peers(config.threads).values()]
     llc = machine.last_level_cache(report)
