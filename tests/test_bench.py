@@ -1,7 +1,9 @@
 """The benchmark harness: traffic model, roofs, machine report, timing checks,
 result files, plots and the CLI end to end (quick mode). No test asserts a speed."""
 
+import itertools
 import json
+import math
 import re
 import subprocess
 import sys
@@ -13,7 +15,7 @@ import pytest
 
 import kernels
 from kernels import build, registry, tuning
-from kernels.bench import analysis, cli, machine, peers, plots, report, results, traffic, tune
+from kernels.bench import analysis, cli, machine, peers, plots, report, results, sweep, timing, traffic, tune
 from kernels.bench.sweep import (IN_PLACE_SENTINEL, Run, SweepConfig, api_label, api_partner,
                                  bandwidth_cases, bandwidth_kernels, cases_at, kernel_case, peer_cases)
 from kernels.bench.timing import BenchmarkError, Buffers, Case, measure, python_runner
@@ -161,10 +163,11 @@ def lazy_twin(case: Case) -> Case:
 
 
 def assert_rejected(cases, x, lazy_label):
-    """Rejected in batches of one call (as at large sizes) and of several."""
-    for target_ns in (0, 2e4):
+    """Rejected in batches of one call (as at large sizes) and of several,
+    with warm buffers and under the paper's protocol (calls timed one by one)."""
+    for mode, target_ns in itertools.product(("warm", "paper"), (0, 2e4)):
         with pytest.raises(BenchmarkError, match=re.escape(lazy_label)):
-            measure(cases, Buffers(x, "warm", None), reps=2, target_ns=target_ns, rng=InOrder())
+            measure(cases, Buffers(x, mode, 1 << 16), reps=2, target_ns=target_ns, rng=InOrder())
 
 
 def test_every_case_of_the_sweep_passes_its_checks(rng):
@@ -172,7 +175,7 @@ def test_every_case_of_the_sweep_passes_its_checks(rng):
     cases = every_sweep_case(x)
     assert {c.group for c in cases} == {"algorithm", "pass", "bandwidth", "api", "peer"}
     assert all(c.check is not None for c in cases)
-    for mode in ("warm", "cold"):
+    for mode in ("warm", "cold", "paper"):
         measure(cases, Buffers(x, mode, llc_bytes=1 << 16), reps=2, target_ns=2e4, rng=rng)
 
 
@@ -256,6 +259,49 @@ def test_cold_buffers_exceed_twice_the_llc(rng):
     assert len(cold.xs) * x.nbytes * 2 >= 2 * (1 << 20)
     assert all(np.array_equal(b, x) for b in cold.xs)
     assert all(b.ctypes.data % 4096 == 0 for b in cold.xs + cold.ys)
+
+
+def test_paper_buffers_rotate_the_output_only(rng):
+    """The paper's protocol: one input; 1 + ceil(LLC / output bytes) outputs."""
+    x = rng.uniform(-1, 1, 3000).astype(np.float32)
+    paper = Buffers(x, "paper", llc_bytes=1 << 16)
+    assert len(paper.xs) == 1 and len(paper.ys) == 1 + math.ceil((1 << 16) / x.nbytes) == 7
+    assert paper.touch and not Buffers(x, "cold", llc_bytes=1 << 16).touch
+    assert "paper" in paper.describe() and "7" in paper.describe()
+
+
+def test_the_touch_reads_every_cache_line_of_each_input(rng):
+    """time_batch(touch=True) loads one element per 64 bytes of the call's input
+    before each call, and the Python runner does the same."""
+    core = build.load()
+    x = rng.uniform(-1, 1, 1001).astype(np.float32)
+    lines = float(x[::16].sum(dtype=np.float64)) + float(x[-1])
+    task = core.Task(registry.default_variant("rmax", kernels.available_isas()[-1]).name)
+    before = core.touched_sum()
+    core.time_batch(task, [x], [np.zeros_like(x)], x.size, 3, 0, True)
+    assert core.touched_sum() - before == pytest.approx(3 * lines, rel=1e-12)
+    core.time_batch(task, [x], [np.zeros_like(x)], x.size, 3, 0, False)
+    assert core.touched_sum() - before == pytest.approx(3 * lines, rel=1e-12)
+    seen = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(timing, "touch_lines", lambda a: seen.append(a.ctypes.data))
+        python_runner(lambda a, b: b.fill(1.0))(x.size, [x], [np.zeros_like(x)], 4, 0, touch=True)
+    assert seen == [x.ctypes.data] * 4
+
+
+def test_paper_protocol_measurements_carry_their_protocol():
+    config = SweepConfig(sizes=[1024], modes=["warm", "cold"], protocols=["tuned", "paper"], paper_sizes=[1000, 3000])
+    assert config.measurements() == [("tuned", 1024, "warm"), ("tuned", 1024, "cold"), ("paper", 1000, "paper"),
+                                     ("paper", 3000, "paper")]
+    assert sweep.PAPER_SIZES[:4] == [1000, 3000, 10_000, 30_000]
+    with pytest.raises(ValueError, match="protocol"):
+        SweepConfig(protocols=["xnnpack"]).measurements()
+
+
+def test_plain_twins_have_no_streaming_stores():
+    for variant in registry.VARIANTS:
+        twin = sweep.plain_twin(variant)
+        assert not twin.streaming and twin.family == variant.family and twin.isa == variant.isa
 
 
 def test_case_with_its_own_outputs_at_a_page_offset(rng):

@@ -50,7 +50,7 @@ def summarize(samples: pd.DataFrame, machine_report: dict | None = None, check: 
         q75_ns=lambda s: s.quantile(0.75),
     )
     info_columns = [c for c in ("group", "algorithm", "isa", "variant", "family", "kernel", "streaming", "buffers",
-                                "pattern", "threads") if c in samples.columns]
+                                "protocol", "pattern", "threads") if c in samples.columns]
     info = grouped[info_columns].first()
     out = stats.join(info).reset_index()
     for column in ("pattern", "kernel", "family", "variant", "streaming"):
@@ -231,6 +231,25 @@ def speedup_table(samples: pd.DataFrame, summary: pd.DataFrame, isa: str, base: 
         for other, partner in partners.items():
             row[other] = paired_ratio(samples, mode, n, other, partner)
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+HEADLINE_OTHERS = {"vs recompute": "three-pass-recompute", "vs reload": "three-pass-reload", "vs online": "online"}
+
+
+def headline_table(samples: pd.DataFrame, summary: pd.DataFrame, in_cache_n: int, out_of_cache_n: int) -> pd.DataFrame:
+    """Two-pass speedup over recompute, reload and online, per cache mode (the
+    paper's protocol is the mode "paper"), ISA and place: the measured size
+    nearest in_cache_n and the one nearest out_of_cache_n (paired medians)."""
+    rows = []
+    for mode, at in summary[summary["group"] == "algorithm"].groupby("mode"):
+        sizes = {"in cache": nearest_size(at, in_cache_n), "out of cache": nearest_size(at, out_of_cache_n)}
+        for isa in sorted(at["isa"].unique()):
+            table = speedup_table(samples[samples["mode"] == mode], at[at["isa"] == isa], isa).set_index("n")
+            for where, n in sizes.items():
+                row = {"protocol": "paper" if mode == "paper" else f"tuned ({mode})", "isa": isa, "where": where, "n": n}
+                row.update({label: table.loc[n, f"{a} [{isa}]"] for label, a in HEADLINE_OTHERS.items()})
+                rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -61,7 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--isas", type=choice_list(registry.ISAS))
     sweep.add_argument("--variants", choices=("tuned", "default", "all"), default="tuned")
     sweep.add_argument("--reps", type=int, help="interleaved rounds per size (default 11, quick 5)")
-    sweep.add_argument("--cache", choices=("warm", "cold", "both"), default="warm")
+    sweep.add_argument("--cache", choices=("warm", "cold", "both"), default="warm",
+                       help="buffer mode of the tuned protocol (default warm)")
+    sweep.add_argument("--protocol", choices=("tuned", "paper", "both"), default="tuned",
+                       help="tuned (default): tuned kernels, streaming stores where they win, U(-10, 10), --cache "
+                            "buffers; paper: the paper's benchmark protocol (plain stores, U(-1000, 1000), input "
+                            "touched untimed before each call, outputs rotated cold), at 1K, 3K, 10K ... 30M "
+                            "(quick: 1K ... 3M; --sizes sets the sizes of both protocols, e.g. 1000,300000000)")
     sweep.add_argument("--threads", type=int, default=1, help="threads for peers that use them (torch)")
     sweep.add_argument("--no-peers", action="store_true")
     sweep.add_argument("--no-passes", action="store_true")
@@ -140,15 +146,16 @@ def main(argv=None) -> int:
 
 def _sweep(args) -> int:
     from . import results
-    from .sweep import QUICK_SIZES, SweepConfig, run_sweep
+    from .sweep import PAPER_QUICK_SIZES, QUICK_SIZES, SweepConfig, run_sweep
 
     config = SweepConfig()
     if args.quick:
         config.sizes, config.reps, config.target_ms = list(QUICK_SIZES), 5, 1.0
+        config.paper_sizes = list(PAPER_QUICK_SIZES)
         config.accuracy_sizes = [1 << 15, 1 << 18]
         config.memory_size = 1 << 20
     if args.sizes:
-        config.sizes = args.sizes
+        config.sizes = config.paper_sizes = args.sizes
     if args.algorithms:
         config.algorithms = args.algorithms
     if args.isas:
@@ -157,6 +164,7 @@ def _sweep(args) -> int:
         config.reps = args.reps
     config.variants = args.variants
     config.modes = ["warm", "cold"] if args.cache == "both" else [args.cache]
+    config.protocols = ["tuned", "paper"] if args.protocol == "both" else [args.protocol]
     config.threads = args.threads
     config.peers = not args.no_peers
     config.passes = not args.no_passes

@@ -13,7 +13,7 @@ At each size the sweep times, in the same interleaved rounds:
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -28,6 +28,15 @@ from .timing import BenchmarkError, Buffers, Case, aligned_empty, c_runner, meas
 
 DEFAULT_SIZES = [int(2**k * m) for k in range(10, 27) for m in (1, 1.5)][:-1]  # 1K ... 2^26
 QUICK_SIZES = [1 << 10, 1 << 13, 1 << 15, 1 << 18, 1 << 21]
+PROTOCOLS = ("tuned", "paper")
+"""tuned: this machine's fastest variants (streaming stores where they win), on
+U(-10, 10) inputs, in the chosen cache modes.  paper: the protocol of the
+paper's benchmark (XNNPACK's bench/f32-softargmax.cc): tuned unroll and
+accumulators with plain stores, U(-1000, 1000) inputs, the "paper" buffer mode
+(timing.Buffers), sizes {1, 3} x 10^k."""
+PAPER_SIZES = [m * 10**k for k in range(3, 8) for m in (1, 3)]  # 1K ... 30M (the paper goes to 300M: --sizes)
+PAPER_QUICK_SIZES = [1_000, 10_000, 100_000, 1_000_000, 3_000_000]
+PAPER_RANGE = 1000.0  # the paper's inputs: U(-1000, 1000)
 MACHINE_BANDWIDTH_N = 1 << 27
 """Elements per array of the machine's bandwidth measurement (512 MiB): far out
 of cache here (one core's bandwidth stops changing above 2^24 elements on the
@@ -150,6 +159,20 @@ class SweepConfig:
     accuracy_sizes: list[int] = field(default_factory=lambda: [1 << 15, 1 << 20, 1 << 26])
     memory_size: int = 1 << 26  # n at which peak memory is measured (0: skip)
     seed: int = 0
+    protocols: list[str] = field(default_factory=lambda: ["tuned"])  # of PROTOCOLS
+    paper_sizes: list[int] = field(default_factory=lambda: list(PAPER_SIZES))  # the sizes of the paper protocol
+
+    def measurements(self) -> list[tuple[str, int, str]]:
+        """(protocol, n, cache mode) of every measurement, in order."""
+        out = []
+        for protocol in self.protocols:
+            if protocol not in PROTOCOLS:
+                raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
+            if protocol == "paper":
+                out += [("paper", n, "paper") for n in sorted(self.paper_sizes)]
+            else:
+                out += [("tuned", n, mode) for n in sorted(self.sizes) for mode in self.modes]
+        return out
 
     def resolved_isas(self) -> list[str]:
         if self.isas:
@@ -161,12 +184,12 @@ class SweepConfig:
         return chosen
 
 
-def row_input(n: int, seed: int) -> np.ndarray:
-    """The benchmark input: uniform in [-10, 10).  The two-pass and online
-    pass-1 kernels branch on the data (a rescale when a lane's exponent or
-    maximum grows); `python -m kernels.bench adversarial` times the rows
-    that make them branch most."""
-    return np.random.default_rng(seed).uniform(-10, 10, n).astype(np.float32)
+def row_input(n: int, seed: int, spread: float = 10.0) -> np.ndarray:
+    """The benchmark input: uniform in [-spread, spread) (the paper's protocol:
+    1000).  The two-pass and online pass-1 kernels branch on the data (a
+    rescale when a lane's exponent or maximum grows); `python -m kernels.bench
+    adversarial` times the rows that make them branch most."""
+    return np.random.default_rng(seed).uniform(-spread, spread, n).astype(np.float32)
 
 
 # ----------------------------------------------------------------- checks
@@ -379,21 +402,33 @@ def peer_cases(peer: peer_module.Peer) -> list[Case]:
     return cases
 
 
-def plans_for(config: SweepConfig, isa: str, n: int) -> dict[str, api.Plan]:
+def plans_for(config: SweepConfig, isa: str, n: int, plain_stores: bool = False) -> dict[str, api.Plan]:
     """The plan of each algorithm at size n, on one thread: this machine's
-    tuned choice for n's size class, or the registry defaults."""
-    return {
+    tuned choice for n's size class, or the registry defaults; plain_stores:
+    streaming variants replaced by their plain-store twins."""
+    plans = {
         algorithm: api.tuned_plan(algorithm, isa, n) if config.variants != "default"
         else api.Plan(algorithm, isa, threads=1)  # one thread, like the passes and the one-thread roofs
         for algorithm in config.algorithms
     }
+    if plain_stores:
+        plans = {a: api.Plan(a, isa, {v.family: plain_twin(v) for v in p.passes}, threads=1) for a, p in plans.items()}
+    return plans
 
 
-def cases_at(config: SweepConfig, x: np.ndarray) -> list[Case]:
+def plain_twin(variant: registry.Variant) -> registry.Variant:
+    """The variant with plain stores instead of streaming ones (itself if it has no streaming stores)."""
+    if not variant.streaming:
+        return variant
+    plain = registry.BY_NAME.get(dataclasses.replace(variant, streaming=False).name)
+    return plain or registry.default_variant(variant.family, variant.isa)
+
+
+def cases_at(config: SweepConfig, x: np.ndarray, plain_stores: bool = False) -> list[Case]:
     cases = []
     isas = config.resolved_isas()
     for isa in isas:
-        plans = plans_for(config, isa, x.size)
+        plans = plans_for(config, isa, x.size, plain_stores)
         for algorithm, plan in plans.items():
             cases.append(algorithm_case(plan, f"{algorithm} [{isa}]"))
         if config.passes:
@@ -483,25 +518,31 @@ class Run:
         return asdict(self.config)
 
 
-def run_sweep(config: SweepConfig, progress: bool = True, log=print) -> Run:
-    report = machine.report()
-    log(f"machine: {report['cpu']['model']} ({report['id']}); measuring bandwidth ...")
-    report["bandwidth"] = measure_bandwidth(report, seed=config.seed, n=config.bandwidth_n)
+def run_sweep(config: SweepConfig, progress: bool = True, log=print, machine_report: dict | None = None) -> Run:
+    """machine_report: the report (bandwidth included) of an earlier run in this
+    process, reused instead of measuring the machine's bandwidth again."""
+    if machine_report is not None:
+        report = dict(machine_report)
+    else:
+        report = machine.report()
+        log(f"machine: {report['cpu']['model']} ({report['id']}); measuring bandwidth ...")
+        report["bandwidth"] = measure_bandwidth(report, seed=config.seed, n=config.bandwidth_n)
     if config.peers:
         report["peers"] = [peer.describe() for peer in peer_module.peers(config.threads).values()]
     llc = machine.last_level_cache(report)
-    steps = len(config.sizes) * len(config.modes) * config.reps
-    bar = _progress(steps, progress)
+    measurements = config.measurements()
+    bar = _progress(len(measurements) * config.reps, progress)
     samples = []
     rng = np.random.default_rng(config.seed)
-    for n, mode in itertools.product(sorted(config.sizes), config.modes):
-        x = row_input(n, config.seed)
+    for protocol, n, mode in measurements:
+        paper = protocol == "paper"
+        x = row_input(n, config.seed, PAPER_RANGE if paper else 10.0)
         buffers = Buffers(x, mode, llc)
-        cases = cases_at(config, buffers.x)
+        cases = cases_at(config, buffers.x, plain_stores=paper)
         bar.set_description(f"n={n} {mode}")
         rows = measure(cases, buffers, config.reps, config.target_ms * 1e6, rng, progress=bar)
         for row in rows:
-            row.update(n=n, mode=mode, buffers=buffers.describe())
+            row.update(n=n, mode=mode, protocol=protocol, buffers=buffers.describe())
         samples.extend(rows)
         del buffers
     bar.close()

@@ -16,7 +16,11 @@ timed before it.
 
 Cache modes: "warm" reuses one input and one output buffer (both stay cached
 when they fit); "cold" rotates through copies whose total exceeds twice the
-last-level cache, so neither input nor output is cached when a call starts.
+last-level cache, so neither input nor output is cached when a call starts;
+"paper" is the protocol of the paper's benchmark (XNNPACK's
+bench/f32-softargmax.cc): one input, read once per cache line before every
+call and untimed (so an input that fits is cached), and the output rotated over
+1 + ceil(LLC bytes / output bytes) buffers (cold on every call).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 
-MODES = ("warm", "cold")
+MODES = ("warm", "cold", "paper")
 
 
 class BenchmarkError(RuntimeError):
@@ -72,7 +76,7 @@ class Case:
     def timed(self, buffers: Buffers, calls: int, first: int) -> Batch:
         """Runs one batch and checks it; a failed check names the case."""
         xs, ys = self.arrays(buffers)
-        batch = self.run(buffers.n, xs, ys, calls, first)
+        batch = self.run(buffers.n, xs, ys, calls, first, touch=buffers.touch)
         if self.check is not None:
             try:
                 self.check(batch)
@@ -88,14 +92,17 @@ class Buffers:
         if mode not in MODES:
             raise ValueError(f"cache mode must be one of {MODES}, not {mode!r}")
         self.n = x.size
-        count = 1
+        llc = llc_bytes or 64 << 20  # unknown LLC: assume a large one
+        inputs = outputs = 1
         if mode == "cold":
-            llc = llc_bytes or 64 << 20  # unknown LLC: assume a large one
             pair_bytes = 2 * 4 * x.size
-            count = max(1, min(1 + math.ceil(2 * llc / pair_bytes), max_bytes // pair_bytes))
+            inputs = outputs = max(1, min(1 + math.ceil(2 * llc / pair_bytes), max_bytes // pair_bytes))
+        elif mode == "paper":
+            outputs = max(1, min(1 + math.ceil(llc / (4 * x.size)), max_bytes // (4 * x.size)))
         self.mode = mode
-        self.xs = [aligned_copy(x) for _ in range(count)]
-        self.ys = [aligned_empty(x.size) for _ in range(count)]
+        self.touch = mode == "paper"  # each call's input read once per cache line first, untimed
+        self.xs = [aligned_copy(x) for _ in range(inputs)]
+        self.ys = [aligned_empty(x.size) for _ in range(outputs)]
         for y in self.ys:
             y.fill(0.0)  # touch every page before timing
 
@@ -106,6 +113,9 @@ class Buffers:
     def describe(self) -> str:
         if self.mode == "warm":
             return "input and output reused (cached when they fit), page-aligned"
+        if self.mode == "paper":
+            return (f"the paper's protocol: one input, read once per cache line before each call (untimed, "
+                    f"cached when it fits); output rotated over {len(self.ys)} page-aligned buffers (cold)")
         return f"input and output rotated over {len(self.xs)} page-aligned copies (neither cached)"
 
 
@@ -140,7 +150,7 @@ def aligned_copy(x: np.ndarray) -> np.ndarray:
 def calibrate(case: Case, buffers: Buffers, target_ns: float, max_calls: int = 1 << 20) -> int:
     """Warms the case up, then picks the calls per batch that last ~target_ns."""
     case.timed(buffers, 1, 0)
-    probe = min(3, len(buffers.xs))
+    probe = min(3, max(len(buffers.xs), len(buffers.ys)))
     per_call = max(case.timed(buffers, probe, 0).ns / probe, 1.0)
     return int(max(1, min(max_calls, target_ns // per_call)))
 
@@ -174,13 +184,19 @@ def measure(
 def c_runner(task, core) -> Callable[..., Batch]:
     """A Case.run for a kernel Task, timed in C by core.time_batch."""
 
-    def run(n, xs, ys, calls, first):
-        ns, values, edges = core.time_batch(task, xs, ys, n, calls, first)
+    def run(n, xs, ys, calls, first, touch=False):
+        ns, values, edges = core.time_batch(task, xs, ys, n, calls, first, touch)
         last = first + calls - 1
         output = ys[last % len(ys)] if task.writes else None
         return Batch(ns, calls, values, edges, output, xs[last % len(xs)])
 
     return run
+
+
+def touch_lines(x: np.ndarray) -> float:
+    """Reads x once per 64-byte cache line (and its last element), as the C
+    timer's touch does; returns the sum of what it read."""
+    return float(x[::16].sum(dtype=np.float64)) + float(x[-1])
 
 
 def _poison_edges(result: np.ndarray) -> None:
@@ -207,6 +223,7 @@ def python_runner(
     array. prepare converts a numpy buffer into the callable's array type once
     (torch.from_numpy shares the memory); to_numpy converts its result back;
     enter runs before each batch (e.g. to set a library's thread count).
+    touch: each call's input is read once per cache line first, untimed.
     Sentinels: before each call, y's edges (into) and the previous result's
     edges (even from the previous batch) are set to NaN, so an output that
     was not computed by this call, a stale buffer or a cached array alike,
@@ -221,7 +238,7 @@ def python_runner(
 
     previous: list[np.ndarray] = []  # the last result, across batches
 
-    def run(n, xs, ys, calls, first):
+    def run(n, xs, ys, calls, first, touch=False):
         if enter is not None:
             enter()
         nx, ny = len(xs), len(ys)
@@ -233,6 +250,8 @@ def python_runner(
             args = (native(x), native(y)) if into else (native(x),)
             if into:
                 y[0] = y[-1] = np.nan
+            if touch:
+                touch_lines(x)
             start = time.perf_counter_ns()
             returned = fn(*args)
             total_ns += time.perf_counter_ns() - start
