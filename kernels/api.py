@@ -24,7 +24,7 @@ import os
 
 import numpy as np
 
-from . import build, registry, tuning
+from . import build, contracts, registry, tuning
 
 ISA_ENV = "SOFTMAX_ISA"
 THREADS_ENV = "SOFTMAX_THREADS"
@@ -168,14 +168,19 @@ class Plan:
     process may use, or $SOFTMAX_THREADS).  ``policy`` (a
     `kernels.tuning.ThreadPolicy`) overrides when fewer threads run, e.g.
     ``ThreadPolicy(0, 0)`` to use all of them on any size (for measuring).
+
+    ``rtol`` is the accuracy contract (see `softmax`): its passes default to
+    the exponential `kernels.registry.CONTRACT_EXPS` names for it; explicit
+    ``variants`` override that as they override the defaults.
     """
 
     def __init__(self, algorithm: str = AUTO, isa: str | None = None, variants=None, *, threads=None, axis=-1,
-                 policy: tuning.ThreadPolicy | None = None):
+                 policy: tuning.ThreadPolicy | None = None, rtol: float = contracts.DEFAULT_RTOL):
         self.isa = resolve_isa(isa)
         self.threads = check_threads(threads)
         self.axis = _integer_axis(axis)
         self.algorithm = algorithm
+        self.rtol = contracts.check_rtol(rtol)
         self.variants: dict[str, registry.Variant] = {}
         self._plan = None
         self._last = self  # the plan that ran the last call (auto: the one it picked)
@@ -184,7 +189,7 @@ class Plan:
                 raise ValueError("variants and policy need an explicit algorithm, not 'auto'")
             return
         check_algorithm(algorithm)
-        self.variants = _chosen_variants(algorithm, self.isa, variants)
+        self.variants = _chosen_variants(algorithm, self.isa, variants, self.rtol)
         policy = policy or tuning.thread_policy(self.isa)
         kernels = {f: v.name for f, v in self.variants.items()}
         for family in registry.ALGORITHM_COLUMN_PASSES[algorithm]:
@@ -202,7 +207,7 @@ class Plan:
 
     def __call__(self, x, out=None) -> np.ndarray:
         if self._plan is None:
-            plan, dim = resolve(x, self.axis, AUTO, self.isa, self.threads)
+            plan, dim = resolve(x, self.axis, AUTO, self.isa, self.threads, self.rtol)
             self._last = plan
             return plan._run(x, out, dim)
         if type(x) is np.ndarray and x.ndim:
@@ -226,7 +231,7 @@ class Plan:
         """The algorithm this plan runs on an array of that shape."""
         if self._plan is not None:
             return self.algorithm
-        return resolve(_Shape(shape), self.axis, AUTO, self.isa, self.threads)[0].algorithm
+        return resolve(_Shape(shape), self.axis, AUTO, self.isa, self.threads, self.rtol)[0].algorithm
 
     def schedule(self, shape, axis=None) -> tuple[int, str]:
         """(threads, mode) a call on that shape (along `axis`, default the
@@ -234,7 +239,7 @@ class Plan:
         or "spread columns"."""
         axis = self.axis if axis is None else axis
         if self._plan is None:
-            return resolve(_Shape(shape), axis, AUTO, self.isa, self.threads)[0].schedule(shape, axis)
+            return resolve(_Shape(shape), axis, AUTO, self.isa, self.threads, self.rtol)[0].schedule(shape, axis)
         outer, n, inner = split_shape(tuple(shape), check_axis(axis, len(shape)))
         return self._plan.schedule(outer, n, inner)
 
@@ -246,16 +251,22 @@ class Plan:
         return self._last._plan.last_guarded_rows if self._last._plan is not None else 0
 
     def __repr__(self) -> str:
+        contract = f", rtol={self.rtol:g}" if self.rtol != contracts.DEFAULT_RTOL else ""
         if self._plan is None:
-            return f"Plan('auto', isa={self.isa!r}, threads={self.threads}, axis={self.axis})"
+            return f"Plan('auto', isa={self.isa!r}, threads={self.threads}, axis={self.axis}{contract})"
         names = ", ".join(v.name for v in self.passes)
-        return f"Plan({self.algorithm!r}, isa={self.isa!r}, threads={self.threads}, axis={self.axis}: {names})"
+        return (f"Plan({self.algorithm!r}, isa={self.isa!r}, threads={self.threads}, axis={self.axis}{contract}: "
+                f"{names})")
 
 
-def _chosen_variants(algorithm: str, isa: str, variants) -> dict[str, registry.Variant]:
-    """The registry defaults for the algorithm's families, with the overrides."""
-    families = registry.ALGORITHM_PASSES[algorithm] + registry.ALGORITHM_GUARD_FAMILIES[algorithm]
-    chosen = {family: registry.default_variant(family, isa) for family in families}
+def _chosen_variants(algorithm: str, isa: str, variants, rtol: float = contracts.DEFAULT_RTOL
+                     ) -> dict[str, registry.Variant]:
+    """The registry defaults for the algorithm's families (its passes with the
+    contract's exponential; the guarded path, which rare rows take, with the
+    default), with the overrides."""
+    chosen = {family: registry.default_variant(family, isa) for family in registry.ALGORITHM_GUARD_FAMILIES[algorithm]}
+    chosen.update({family: registry.contract_variant(family, isa, rtol)
+                   for family in registry.ALGORITHM_PASSES[algorithm]})
     for family, variant in (variants or {}).items():
         if isinstance(variant, str):
             variant = registry.lookup(variant)
@@ -277,9 +288,9 @@ def get_kernel(variant):
     return functools.partial(getattr(build.load(), variant.family), variant.name)
 
 
-# (algorithm, ISA argument, row in cache?, threads) -> Plan
+# (algorithm, ISA argument, row in cache?, threads, rtol) -> Plan
 _plans_by_request: dict[tuple, Plan] = {}
-# (shape, axis, algorithm, ISA argument, threads argument) -> (Plan, non-negative axis)
+# (shape, axis, algorithm, ISA argument, threads argument[, rtol if not the default]) -> (Plan, non-negative axis)
 _resolved: dict[tuple, tuple[Plan, int]] = {}
 _RESOLVED_LIMIT = 4096  # distinct call shapes remembered (then forgotten all at once)
 
@@ -298,14 +309,20 @@ def forget_plans() -> None:
 tuning.on_forget(forget_plans)
 
 
-def tuned_plan(algorithm: str, isa: str, n: int | None = None, threads: int = 1) -> Plan:
+def tuned_plan(algorithm: str, isa: str, n: int | None = None, threads: int = 1,
+               rtol: float = contracts.DEFAULT_RTOL) -> Plan:
     """A Plan with this machine's tuned variants for n's size class (registry
     defaults when untuned; out-of-cache when n is None), on one thread unless
-    told otherwise (the benchmarks and the book time kernels on one core)."""
+    told otherwise (the benchmarks and the book time kernels on one core).
+    The tuner measures the default contract only: under a looser rtol the
+    plan takes `kernels.registry.CONTRACT_EXPS`'s exponential, default shapes."""
+    if contracts.check_rtol(rtol) != contracts.DEFAULT_RTOL:
+        return Plan(algorithm, isa, threads=threads, rtol=rtol)
     return Plan(algorithm, isa, tuning.variants_for(algorithm, isa, n), threads=threads)
 
 
-def plan_for(algorithm: str, isa: str | None, n: int, threads=None, rows: int = 1) -> Plan:
+def plan_for(algorithm: str, isa: str | None, n: int, threads=None, rows: int = 1,
+             rtol: float = contracts.DEFAULT_RTOL) -> Plan:
     """The plan softmax uses for rows of n elements: this machine's tuned
     variants for n's size class (see `kernels.tuning`), else the defaults;
     "auto" first picks the algorithm for `rows` such rows.  Cached per
@@ -314,11 +331,12 @@ def plan_for(algorithm: str, isa: str | None, n: int, threads=None, rows: int = 
     threads = check_threads(threads)
     if algorithm == AUTO:
         algorithm = _choose(resolve_isa(isa), rows, n, 1, threads)
-    request = (algorithm, isa, n <= tuning.in_cache_row_limit(), threads)
+    request = (algorithm, isa, n <= tuning.in_cache_row_limit(), threads, rtol)
     plan = _plans_by_request.get(request)
     if plan is None:
         chosen_isa = resolve_isa(isa)
-        plan = _plans_by_request[request] = tuned_plan(check_algorithm(algorithm), chosen_isa, n, threads=threads)
+        plan = _plans_by_request[request] = tuned_plan(check_algorithm(algorithm), chosen_isa, n, threads=threads,
+                                                       rtol=contracts.check_rtol(rtol))
     return plan
 
 
@@ -338,7 +356,8 @@ class _Shape:
         self.ndim = len(self.shape)
 
 
-def resolve(x, axis, algorithm: str, isa: str | None, threads) -> tuple[Plan, int]:
+def resolve(x, axis, algorithm: str, isa: str | None, threads, rtol: float = contracts.DEFAULT_RTOL
+            ) -> tuple[Plan, int]:
     """The plan and non-negative axis a softmax call on x's shape runs with;
     remembered per (shape, arguments)."""
     if not isinstance(x, (np.ndarray, _Shape)):
@@ -351,10 +370,11 @@ def resolve(x, axis, algorithm: str, isa: str | None, threads) -> tuple[Plan, in
     chosen = algorithm
     if algorithm == AUTO:
         chosen = _choose(resolve_isa(isa), outer, n, inner, count)
-    plan = plan_for(check_algorithm(chosen), isa, n, count)
+    plan = plan_for(check_algorithm(chosen), isa, n, count, rtol=rtol)
     if len(_resolved) >= _RESOLVED_LIMIT:
         _resolved.clear()
-    _resolved[(x.shape, axis, algorithm, isa, threads)] = plan, dim
+    contract = (rtol,) if rtol != contracts.DEFAULT_RTOL else ()  # the default's key is the fast path's
+    _resolved[(x.shape, axis, algorithm, isa, threads) + contract] = plan, dim
     return plan, dim
 
 
@@ -365,7 +385,8 @@ def choose_algorithm(shape, *, axis=-1, isa: str | None = None, threads=None) ->
     return resolve(_Shape(shape), axis, AUTO, isa, threads)[0].algorithm
 
 
-def softmax(x, *, axis=-1, algorithm: str = AUTO, isa: str | None = None, threads=None, out=None) -> np.ndarray:
+def softmax(x, *, axis=-1, algorithm: str = AUTO, isa: str | None = None, threads=None, out=None,
+            rtol: float = contracts.DEFAULT_RTOL) -> np.ndarray:
     """Softmax of a float32 array along one axis.
 
     Parameters
@@ -396,14 +417,38 @@ def softmax(x, *, axis=-1, algorithm: str = AUTO, isa: str | None = None, thread
     out : float32 C-contiguous array of x's shape, optional; may be x itself.
         An output allocated here starts at x's offset within a page if it
         would otherwise start just past it (4K aliasing slows the kernels).
+    rtol : one of kernels.contracts.CONTRACTS: 1e-6 (default), 1e-5, 1e-4, 1e-3
+        The accuracy contract: each output y_i >= 1e-30 is within rtol of
+        the exact softmax, relatively (plus |x_i - max| 2^-24 for the
+        algorithms that form x - max; see `kernels.contracts.bound`).
+        The default contract runs this machine's tuned exponential (the
+        tuner keeps one only if the softmax keeps the contract); a looser
+        one runs the fastest exponential claiming it that the exp family
+        measured (`kernels.registry.CONTRACT_EXPS`, untuned shapes).  Any
+        other value raises ValueError.  A looser contract's calls are
+        resolved in Python each time (a few microseconds); a
+        ``Plan(..., rtol=...)`` avoids that.
 
     Non-finite inputs follow scipy.special.softmax: a row containing NaN or
     +inf, or only -inf, becomes NaN; -inf elements of other rows become 0.
     Outputs below the smallest normal float (1.2e-38) may be flushed to 0.
     The GIL is released for the whole computation.
     """
+    if rtol != contracts.DEFAULT_RTOL:
+        return _softmax_contract(x, axis, algorithm, isa, threads, out, contracts.check_rtol(rtol))
     y = _remembered_call(x, out, axis, algorithm, isa, threads)  # a call seen before: matched and run in C
     return y if y is not None else _softmax(x, axis, algorithm, isa, threads, out)
+
+
+def _softmax_contract(x, axis, algorithm: str, isa: str | None, threads, out, rtol: float) -> np.ndarray:
+    """softmax under a looser contract: resolved here (C remembers default-contract calls only)."""
+    axis = _integer_axis(axis)
+    threads = check_threads(threads) if threads is not None else None
+    try:
+        plan, dim = _resolved[(x.shape, axis, algorithm, isa, threads, rtol)]
+    except (KeyError, AttributeError, TypeError):
+        plan, dim = resolve(x, axis, algorithm, isa, threads, rtol)
+    return plan._run(x, out, dim)
 
 
 def _softmax(x, axis, algorithm: str, isa: str | None, threads, out) -> np.ndarray:

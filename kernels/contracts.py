@@ -25,6 +25,14 @@ FLOOR = 1e-30
 SUBTRACTION_ROUNDING = 2.0**-24  # |x - max| times this: x - max rounded to float32
 
 
+def check_rtol(rtol) -> float:
+    """rtol if it names one of CONTRACTS; ValueError naming them otherwise."""
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating)) or float(rtol) not in CONTRACTS:
+        allowed = ", ".join(f"{c:g}" for c in CONTRACTS)
+        raise ValueError(f"unknown accuracy contract rtol={rtol!r}; choose one of {allowed} (default {DEFAULT_RTOL:g})")
+    return float(rtol)
+
+
 def spread_term(x) -> np.ndarray:
     """|x_i - max| 2^-24 per element of x (max over the last axis; 0 where the
     spread is not finite): the rounding of x - max to float32."""

@@ -377,6 +377,46 @@ _DEFAULT_SHAPE = {
 }
 
 
+def pass_kind(family: str) -> int:
+    """The index into Exp.rtol of a family's passes: 0 e^(x - max), 1 ExtExp (two-pass)."""
+    return 1 if "extexp" in family else 0
+
+
+def exps_keeping(family: str, rtol: float) -> list[str]:
+    """The exponentials whose claim for this family's kind of pass keeps the
+    contract rtol, the default first (none for families without one)."""
+    if family not in EXP_FAMILIES:
+        return []
+    return [name for name, e in EXPS.items() if e.rtol[pass_kind(family)] <= rtol]
+
+
+CONTRACT_EXPS = {
+    1e-6: (DEFAULT_EXP, DEFAULT_EXP),
+    1e-5: ("rr1_p4", "rr1_p4"),
+    1e-4: ("rr1_p4", "rr1_p4"),
+    1e-3: ("rr1_p3", "rr1_p3"),
+}
+"""The exponential (e^(x - max) passes, two-pass's ExtExp passes) a plan
+uses under each contract of kernels.contracts.CONTRACTS when no tuned
+choice applies.  The default contract keeps the paper's exponential (the
+tuner may replace it, `python -m kernels.bench tune`); each looser one
+takes the exponential whose passes ran fastest in cache among those
+claiming it ("pass winners" of `python -m kernels.bench exp --parts speed`,
+AVX2, n = 2^15, on an AMD EPYC Zen 3, 5 rounds: under 1e-5 degree 4 with
+one ln 2 constant won four of the six exponential passes, the others
+rr1_lut8_p3 and p5, which keep 1e-6 anyway; under 1e-3 degree 3 with one
+constant won all six); tests/test_contracts_api.py checks
+that every one keeps its contract on every ISA."""
+
+
+def contract_variant(family: str, isa: str, rtol: float) -> Variant:
+    """The untuned variant of a family under a contract: CONTRACT_EXPS's
+    exponential for its kind of pass (the default for families without one)."""
+    if family not in EXP_FAMILIES:
+        return default_variant(family, isa)
+    return default_variant(family, isa, CONTRACT_EXPS[rtol][pass_kind(family)])
+
+
 def default_variant(family: str, isa: str, exp: str = DEFAULT_EXP) -> Variant:
     """The untuned default variant of a family on an ISA (plain stores), with
     the default exponential or another one of EXPS."""

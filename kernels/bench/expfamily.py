@@ -180,7 +180,7 @@ def uniform_plans(isas, exps) -> list[tuple[dict, api.Plan]]:
 def speed_sizes(report: dict) -> dict[str, int]:
     from .tune import tuning_sizes
 
-    return {"L1": L1_ELEMENTS, "in-cache": tuning_sizes(report, quick=False)["in-cache"]}
+    return {"L1": L1_ELEMENTS, "in-cache": tuning_sizes(report, quick=False)["in-cache"][0]}  # the row in L2
 
 
 def _plan_case(p: api.Plan, label: str, rtol: float, **meta):

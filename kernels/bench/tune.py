@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import api, registry, tuning
+from .. import api, contracts, registry, tuning
 from . import machine, tune_dispatch
 from .evidence import (  # noqa: F401  (the rule, re-exported for the tests)
     AA_SUFFIX, CONFIDENCE, MAJORITY, MIN_GAIN, NOISE_FACTOR, Evidence, Rounds, beats, evidence, median_lower_bound,
@@ -113,10 +113,14 @@ def _measure_at_sizes(make_cases, sizes: list[int], size_class: str, llc, reps: 
 
 
 def _plain_variants(family: str, isa: str) -> list[registry.Variant]:
-    """The default first, then the other plain-store shapes by unroll."""
+    """The default first, then the other plain-store shapes by unroll, then
+    the default shape with each other exponential whose claim keeps the
+    default contract (see `keeps_contract` for the check of the plan)."""
     default = registry.default_variant(family, isa)
     others = [v for v in registry.variants(family, isa) if not v.streaming and v != default]
-    return [default] + sorted(others, key=lambda v: (v.unroll, v.accumulators))
+    exps = [registry.default_variant(family, isa, e) for e in registry.exps_keeping(family, contracts.DEFAULT_RTOL)
+            if e != registry.DEFAULT_EXP]
+    return [default] + sorted(others, key=lambda v: (v.unroll, v.accumulators)) + exps
 
 
 def best_shapes(isa: str, families: set[str], sizes: list[int], size_class: str, llc, reps: int,
@@ -144,7 +148,7 @@ def best_shapes(isa: str, families: set[str], sizes: list[int], size_class: str,
 
 
 def _streaming_twin(v: registry.Variant) -> registry.Variant | None:
-    twin = registry.Variant(v.family, v.isa, v.unroll, v.accumulators, streaming=True)
+    twin = registry.Variant(v.family, v.isa, v.unroll, v.accumulators, streaming=True, exp=v.exp)
     return twin if twin.name in registry.BY_NAME else None
 
 
@@ -153,17 +157,47 @@ def with_stores(plan: api.Plan, streaming: bool) -> api.Plan:
     passes (the in-place rescale of reloading keeps plain stores)."""
     chosen = {}
     for v in plan.passes:
-        plain = registry.Variant(v.family, v.isa, v.unroll, v.accumulators)
+        plain = registry.Variant(v.family, v.isa, v.unroll, v.accumulators, exp=v.exp)
         twin = _streaming_twin(plain)
         chosen[v.family] = twin if streaming and twin is not None and v.family != "vscale" else plain
     return api.Plan(plan.algorithm, plan.isa, chosen)
 
 
-def candidate_plans(algorithm: str, isa: str, shapes: dict) -> dict[str, api.Plan]:
-    """Candidates, simplest first; a candidate identical to an earlier one is left out."""
+CONTRACT_CHECK_SIZES = (1000, 1 << 15)
+"""Row lengths at which a plan with another exponential must keep the default
+contract before it may be a candidate (with N(0, 10) and U(-1000, 1000) rows)."""
+
+
+def keeps_contract(plan: api.Plan, rtol: float = contracts.DEFAULT_RTOL, seed: int = 0) -> bool:
+    """Whether plan's softmax keeps the contract rtol (kernels.contracts.bound)
+    on N(0, 10) and U(-1000, 1000) rows at CONTRACT_CHECK_SIZES: the claims of
+    EXPS hold for one exponential in every pass; this checks the mix."""
+    rng = np.random.default_rng(seed)
+    for n in CONTRACT_CHECK_SIZES:
+        for x in (rng.normal(0, 10, n), rng.uniform(-1000, 1000, n)):
+            x = x.astype(np.float32)
+            if contracts.Reference(x).errors(plan(x), plan.algorithm)[1] > rtol:
+                return False
+    return True
+
+
+def _with_default_exp(plan: api.Plan) -> api.Plan:
+    return api.Plan(plan.algorithm, plan.isa, {
+        v.family: v if v.exp == registry.DEFAULT_EXP else registry.default_variant(v.family, v.isa)
+        for v in plan.passes})
+
+
+def candidate_plans(algorithm: str, isa: str, shapes: dict, log=None) -> dict[str, api.Plan]:
+    """Candidates, simplest first; a candidate identical to an earlier one is
+    left out, and one whose exponentials break the default contract is
+    replaced by the same shapes with the default exponential."""
     passes = registry.ALGORITHM_PASSES[algorithm]
     default = api.Plan(algorithm, isa)
     tuned = api.Plan(algorithm, isa, {f: shapes[f] for f in passes})
+    if tuned.passes != _with_default_exp(tuned).passes and not keeps_contract(tuned):
+        (log or (lambda m: print(m, file=sys.stderr)))(f"{algorithm}: {' + '.join(v.name for v in tuned.passes)} breaks the default contract; "
+            "default exponential kept")
+        tuned = _with_default_exp(tuned)
     plans = {"default": default}
     if tuned.passes != default.passes:
         plans["tuned shapes"] = tuned

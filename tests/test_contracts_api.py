@@ -1,0 +1,93 @@
+"""The accuracy contract of the public API: softmax(..., rtol=...) and Plan(..., rtol=...)."""
+
+import numpy as np
+import pytest
+from conftest import ISA_PARAMS
+
+import kernels
+from kernels import api, contracts, registry
+from kernels.bench import tune
+
+SIZES = (1, 37, 1000, 1 << 15)
+
+
+def rows(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"normal(0, 10)": rng.normal(0, 10, n).astype(np.float32),
+            "U(-1000, 1000)": rng.uniform(-1000, 1000, n).astype(np.float32)}
+
+
+def assert_keeps(y, x, algorithm, rtol):
+    ref = contracts.reference(x)
+    keep = ref >= contracts.FLOOR
+    rel = np.abs(y.astype(np.float64) - ref)[keep] / ref[keep]
+    excess = rel - contracts.bound(algorithm, x, rtol)[keep]
+    assert np.all(excess <= 0), f"{algorithm} rtol={rtol}: worst relative error {rel.max():.3g}"
+    assert np.all(y[~keep] < 2 * contracts.FLOOR)
+
+
+@pytest.mark.parametrize("isa", ISA_PARAMS)
+@pytest.mark.parametrize("rtol", contracts.CONTRACTS)
+@pytest.mark.parametrize("algorithm", registry.ALGORITHMS)
+def test_every_contract_keeps_its_bound(isa, rtol, algorithm):
+    for n in SIZES:
+        for x in rows(n).values():
+            assert_keeps(kernels.softmax(x, algorithm=algorithm, isa=isa, rtol=rtol), x, algorithm, rtol)
+
+
+@pytest.mark.parametrize("rtol", contracts.CONTRACTS)
+def test_auto_with_a_contract(rtol):
+    x = rows(4096)["U(-1000, 1000)"]
+    y = kernels.softmax(x, rtol=rtol)
+    assert_keeps(y, x, kernels.choose_algorithm(x.shape), rtol)
+    plan = kernels.Plan(rtol=rtol)
+    np.testing.assert_array_equal(plan(x), y)
+
+
+@pytest.mark.parametrize("rtol", contracts.CONTRACTS[1:])
+def test_a_looser_contract_runs_its_exponential(rtol):
+    isa = kernels.available_isas()[-1]
+    for algorithm in registry.ALGORITHMS:
+        plan = kernels.Plan(algorithm, isa, rtol=rtol)
+        exps = {v.exp for v in plan.passes if v.family in registry.EXP_FAMILIES}
+        assert exps == {registry.CONTRACT_EXPS[rtol][registry.pass_kind(v.family)]
+                        for v in plan.passes if v.family in registry.EXP_FAMILIES}
+        assert all(registry.EXPS[v.exp].rtol[registry.pass_kind(v.family)] <= rtol
+                   for v in plan.passes if v.family in registry.EXP_FAMILIES)
+
+
+def test_every_contract_exp_claims_its_contract():
+    for rtol, (expminus, extexp) in registry.CONTRACT_EXPS.items():
+        assert registry.EXPS[expminus].rtol[0] <= rtol and registry.EXPS[extexp].rtol[1] <= rtol
+    assert tuple(registry.CONTRACT_EXPS) == contracts.CONTRACTS
+
+
+@pytest.mark.parametrize("bad", [1e-7, 2e-6, 0.0, -1e-6, True, "1e-6", None])
+def test_invalid_contracts_are_rejected(bad):
+    x = np.zeros(8, np.float32)
+    with pytest.raises(ValueError, match="1e-06, 1e-05, 0.0001, 0.001"):
+        kernels.softmax(x, rtol=bad)
+    with pytest.raises(ValueError, match="choose one of"):
+        kernels.Plan("two-pass", rtol=bad)
+
+
+def test_the_default_contract_call_is_unchanged():
+    x = rows(1000)["normal(0, 10)"]
+    np.testing.assert_array_equal(kernels.softmax(x, rtol=contracts.DEFAULT_RTOL), kernels.softmax(x))
+
+
+def test_tuner_candidates_keep_the_default_contract_by_claim():
+    isa = kernels.available_isas()[-1]
+    for family in registry.EXP_FAMILIES[:6]:
+        exps = {v.exp for v in tune._plain_variants(family, isa)}
+        assert registry.DEFAULT_EXP in exps and len(exps) > 1
+        assert all(registry.EXPS[e].rtol[registry.pass_kind(family)] <= contracts.DEFAULT_RTOL for e in exps)
+
+
+def test_tuner_contract_check_rejects_a_looser_exponential():
+    isa = kernels.available_isas()[-1]
+    assert tune.keeps_contract(api.Plan("two-pass", isa))
+    loose = api.Plan("three-pass-recompute", isa, rtol=1e-3)
+    assert not tune.keeps_contract(loose)
+    kept = tune._with_default_exp(loose)
+    assert all(v.exp == registry.DEFAULT_EXP for v in kept.passes) and tune.keeps_contract(kept)
