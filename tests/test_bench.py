@@ -616,3 +616,18 @@ def test_no_allocation_beyond_the_output(algorithm, rng):
     bloated(x)
     assert tracemalloc.get_traced_memory()[1] >= x.nbytes
     tracemalloc.stop()
+
+
+def test_tune_agreement_counts_the_runs_that_chose_the_same_kernels():
+    import pandas as pd
+
+    from kernels.bench import agreement
+
+    def table(kernels):
+        return pd.DataFrame([{"isa": "avx2", "size class": "in-cache", "algorithm": "two-pass", "choice": "default",
+                              "kernels": kernels}])
+    result = agreement.agreement([table("a + b"), table("a + b"), table("a + c")])
+    row = result.iloc[0]
+    assert row["runs agreeing"] == "2/3" and not row["agree"] and row["kernels"] == "a + b"
+    assert row["others"] == "a + c (1)"
+    assert agreement.agreement([table("a"), table("a")]).iloc[0]["agree"]

@@ -1,4 +1,4 @@
-"""python -m kernels.bench {sweep,shapes,report,tune,exp,adversarial}."""
+"""python -m kernels.bench {sweep,shapes,report,tune,tune-agreement,exp,adversarial}."""
 
 from __future__ import annotations
 
@@ -105,9 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--if-missing", action="store_true", help="tune only what this CPU has not stored yet")
     tune.add_argument("--dispatch-only", action="store_true", help="only the thread policy and auto's decision map")
 
-    from . import adversarial
+    from . import adversarial, agreement
 
     adversarial.build_parser(sub)
+    agreement.build_parser(sub)
     exp = sub.add_parser("exp", help="every exponential: ULP, softmax error, speed, contracts (see kernels.bench.expfamily)")
     exp.add_argument("--isas", type=choice_list(registry.ISAS))
     exp.add_argument("--exps", type=choice_list(list(registry.EXPS)))
@@ -133,6 +134,10 @@ def main(argv=None) -> int:
         from . import adversarial
 
         return adversarial.main(args)
+    if args.command == "tune-agreement":
+        from . import agreement
+
+        return agreement.main(args)
     if args.command == "shapes":
         from . import shapes
 

@@ -1,0 +1,60 @@
+"""python -m kernels.bench tune-agreement: does the tuner choose the same
+kernels when it runs again?
+
+Runs the variant tuner (`kernels.bench.tune.tune`, nothing stored) several
+times in a row and reports, for each ISA, size class and algorithm, how many
+runs chose the most frequent plan (its kernels) and which others were chosen.
+A choice that flips between runs is one the tuner's rule of evidence should
+have called a tie.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+import pandas as pd
+
+from .. import api, registry
+
+KEY = ["isa", "size class", "algorithm"]
+
+
+def agreement(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per (isa, size class, algorithm) of the tuner's tables, one per run:
+    the most frequent kernels, in how many runs, and the other choices."""
+    rows = []
+    runs = len(tables)
+    everything = pd.concat([t.assign(run=i) for i, t in enumerate(tables)], ignore_index=True)
+    for key, group in everything.groupby(KEY, sort=False):
+        counts = Counter(group["kernels"])
+        (top, top_count), *others = counts.most_common()
+        rows.append({**dict(zip(KEY, key)), "runs agreeing": f"{top_count}/{runs}", "agree": top_count == runs,
+                     "choice": Counter(group["choice"]).most_common(1)[0][0], "kernels": top,
+                     "others": "; ".join(f"{k} ({c})" for k, c in others)})
+    return pd.DataFrame(rows)
+
+
+def build_parser(sub) -> None:
+    p = sub.add_parser("tune-agreement", help="run the variant tuner several times; how often do its choices agree")
+    p.add_argument("--runs", type=int, default=10)
+    p.add_argument("--isas", default=None, help="comma list (default: the widest runnable ISA)")
+    p.add_argument("--algorithms", default=None, help="comma list (default: all)")
+    p.add_argument("--reps", type=int, default=7, help="the tuner's rounds (its default)")
+    p.add_argument("--quick", action="store_true", help="the tuner's quick sizes (tests)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from .tune import tune
+
+    isas = args.isas.split(",") if args.isas else [api.available_isas()[-1]]
+    algorithms = args.algorithms.split(",") if args.algorithms else list(registry.ALGORITHMS)
+    tables = []
+    for run in range(args.runs):
+        print(f"tuner run {run + 1} of {args.runs} ...", flush=True)
+        tables.append(tune(isas, algorithms, args.reps, args.quick, log=lambda message: None)[1])
+    table = agreement(tables)
+    with pd.option_context("display.width", 250, "display.max_columns", 10, "display.max_colwidth", 120):
+        print(table.to_string(index=False))
+    print(f"\n{int(table['agree'].sum())} of {len(table)} choices the same in all {args.runs} runs")
+    return 0
