@@ -61,6 +61,18 @@ def isa_param(isa):
 ISA_PARAMS = [isa_param(isa) for isa in registry.ISAS]
 
 
+@pytest.fixture(params=registry.ALGORITHMS)
+def algorithm(request):
+    """Every algorithm, for the tests that take `algorithm` unparametrized."""
+    return request.param
+
+
+@pytest.fixture(params=ISA_PARAMS)
+def isa(request):
+    """Every ISA (skipped where this CPU lacks it)."""
+    return request.param
+
+
 def variant_params(family=None):
     """Registered variants as params, skipped (with the reason) where the ISA cannot run."""
     return [

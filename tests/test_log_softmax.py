@@ -38,16 +38,6 @@ ABSOLUTE_TERM = 12.0 * 2.0**-24
 ANY_SIZE = tuning.ThreadPolicy(min_elements_per_thread=0, min_split_chunk=0)
 
 
-@pytest.fixture(params=ALGORITHMS)
-def algorithm(request):
-    return request.param
-
-
-@pytest.fixture(params=ISA_PARAMS)
-def isa(request):
-    return request.param
-
-
 def log_plan(algorithm, isa, threads):
     """A softmax plan that splits even small rows across `threads`, for
     `run_log`."""

@@ -14,16 +14,6 @@ ALGORITHMS = registry.ALGORITHMS
 FLT_MAX = float(np.finfo(np.float32).max)
 
 
-@pytest.fixture(params=ALGORITHMS)
-def algorithm(request):
-    return request.param
-
-
-@pytest.fixture(params=ISA_PARAMS)
-def isa(request):
-    return request.param
-
-
 def tiles(algorithm, isa):
     return sorted({v.tile for v in kernels.Plan(algorithm, isa).variants.values()})
 
