@@ -631,3 +631,28 @@ def test_tune_agreement_counts_the_runs_that_chose_the_same_kernels():
     assert row["runs agreeing"] == "2/3" and not row["agree"] and row["kernels"] == "a + b"
     assert row["others"] == "a + c (1)"
     assert agreement.agreement([table("a"), table("a")]).iloc[0]["agree"]
+
+
+def test_tuner_keeps_the_default_when_the_winner_loses_on_rising_rows(monkeypatch):
+    """A candidate confirmed on random rows but convincingly slower on rising
+    rows (the two-pass rescale's worst case) is not stored."""
+    from kernels.bench import tune
+    from kernels.bench.evidence import AA_SUFFIX, Rounds
+
+    def rounds(default_ns, candidate_ns):
+        return [Rounds([{"rep": r, "case": case, "ns_per_call": ns * (1 + 0.001 * r)}
+                        for r in range(15) for case, ns in (("default", default_ns), ("default" + AA_SUFFIX, default_ns),
+                                                           ("fast", candidate_ns))])]
+
+    def fake_measure(plans, sizes, size_class, llc, reps, rng, kind="random"):
+        if len(plans) > 2:  # the first measurement: every candidate
+            return rounds(10.0, 7.0)
+        return rounds(10.0, 7.0) if kind == "random" else rounds(10.0, 14.0)
+
+    monkeypatch.setattr(tune, "candidate_plans", lambda algorithm, isa, shapes: {"default": "D", "fast": "F", "x": "X"})
+    monkeypatch.setattr(tune, "measure_plans", fake_measure)
+    monkeypatch.setattr(tune, "pick_winner", lambda labels, first: "fast")
+    two_pass = tune.choose_plan("two-pass", "avx2", {}, [1024], "in-cache", None, 3, None)
+    assert two_pass.label == "default" and "slower on rising rows" in two_pass.describe()
+    recompute = tune.choose_plan("three-pass-recompute", "avx2", {}, [1024], "in-cache", None, 3, None)
+    assert recompute.label == "fast" and recompute.worst is None  # no data-dependent branch: random rows decide

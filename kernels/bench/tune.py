@@ -95,18 +95,33 @@ def tuning_sizes(report: dict, quick: bool) -> dict[str, list[int]]:
     return {"in-cache": [in_l2, in_llc], "out-of-cache": [out_of_cache]}
 
 
+DATA_DEPENDENT = ("two-pass", "online")
+"""The algorithms whose first pass branches on the data (a rescale when a
+lane's exponent or maximum grows): a candidate plan must also hold up on the
+rows that make them branch most (`WORST_ROW`)."""
+WORST_ROW = "rising"
+
+
+def _row(kind: str, n: int) -> np.ndarray:
+    from .adversarial import ROWS
+
+    return row_input(n, 0) if kind == "random" else ROWS[kind](n)
+
+
 @functools.lru_cache(maxsize=1)
-def _buffers(size_class: str, n: int, llc: int | None) -> Buffers:
-    """The buffers of the latest size, kept for the next measurement at it
-    (cold ones hold about 1 GiB: built once, not per algorithm)."""
-    return Buffers(row_input(n, 0), "warm" if size_class == "in-cache" else "cold", llc)
+def _buffers(size_class: str, n: int, llc: int | None, kind: str = "random") -> Buffers:
+    """The buffers of the latest size and row kind, kept for the next
+    measurement at it (cold ones hold about 1 GiB: built once, not per
+    algorithm)."""
+    return Buffers(_row(kind, n), "warm" if size_class == "in-cache" else "cold", llc)
 
 
-def _measure_at_sizes(make_cases, sizes: list[int], size_class: str, llc, reps: int, rng) -> list[Rounds]:
+def _measure_at_sizes(make_cases, sizes: list[int], size_class: str, llc, reps: int, rng,
+                      kind: str = "random") -> list[Rounds]:
     """make_cases(x) -> cases, measured interleaved at each size."""
     rounds = []
     for n in sizes:
-        buffers = _buffers(size_class, n, llc)
+        buffers = _buffers(size_class, n, llc, kind)
         samples = measure(make_cases(buffers.x), buffers, reps * ROUNDS_FACTOR[size_class], TARGET_NS, rng)
         rounds.append(Rounds(samples))
     return rounds
@@ -208,14 +223,15 @@ def candidate_plans(algorithm: str, isa: str, shapes: dict, log=None) -> dict[st
 
 
 def measure_plans(plans: dict[str, api.Plan], sizes: list[int], size_class: str, llc, reps: int,
-                  rng) -> list[Rounds]:
-    """The plans interleaved at each size, with an A/A copy of the default."""
+                  rng, kind: str = "random") -> list[Rounds]:
+    """The plans interleaved at each size, with an A/A copy of the default,
+    on rows of `kind` (random, or one of kernels.bench.adversarial.ROWS)."""
 
     def cases(x):
         labelled = list(plans.items()) + [("default" + AA_SUFFIX, plans["default"])]
         return [algorithm_case(plan, label) for label, plan in labelled]
 
-    return _measure_at_sizes(cases, sizes, size_class, llc, reps, rng)
+    return _measure_at_sizes(cases, sizes, size_class, llc, reps, rng, kind)
 
 
 @dataclass
@@ -228,13 +244,18 @@ class Choice:
     confirmation: list[Evidence] | None  # the re-measurement against the default, per size
     rounds: list[Rounds]  # the confirmation's rounds, else the first measurement's
     tied: dict[str, list[Evidence]]  # candidates the evidence could not tell from the one stored
+    worst: list[Evidence] | None = None  # the default against the candidate on WORST_ROW rows, if measured
 
     def describe(self) -> str:
         if self.confirmation is None:
             text = "default: no candidate beat it"
         else:
             verdict_text = "confirmed" if self.label != "default" else "not confirmed, default kept"
+            if self.label == "default" and self.worst is not None and verdict(self.worst) == "better":
+                verdict_text = f"confirmed on random rows but slower on {WORST_ROW} rows, default kept"
             text = f"{self.candidate} {verdict_text} ({', '.join(e.describe() for e in self.confirmation)})"
+            if self.worst is not None:
+                text += f"; default over it on {WORST_ROW} rows: {', '.join(e.describe() for e in self.worst)}"
         return text + (f"; tie with {describe_ties(self.tied)}" if self.tied else "")
 
     def gain(self) -> float:
@@ -252,9 +273,17 @@ def choose_plan(algorithm: str, isa: str, shapes: dict, sizes: list[int], size_c
     pair = {"default": plans["default"], candidate: plans[candidate]}
     rounds = measure_plans(pair, sizes, size_class, llc, reps, rng)
     confirmation = evidence(rounds, "default", candidate, "default")
-    if verdict(confirmation) == "better":
+    if verdict(confirmation) != "better":
+        return Choice("default", plans["default"], candidate, confirmation, rounds, {candidate: confirmation})
+    if algorithm not in DATA_DEPENDENT:
         return Choice(candidate, plans[candidate], candidate, confirmation, rounds, {})
-    return Choice("default", plans["default"], candidate, confirmation, rounds, {candidate: confirmation})
+    # The worst case decides too: a winner on random rows that the default
+    # beats convincingly on rising rows is not stored.
+    worst = evidence(measure_plans(pair, sizes, size_class, llc, reps, rng, WORST_ROW), candidate, "default",
+                     "default")
+    if verdict(worst) == "better":
+        return Choice("default", plans["default"], candidate, confirmation, rounds, {}, worst)
+    return Choice(candidate, plans[candidate], candidate, confirmation, rounds, {}, worst)
 
 
 def tune(isas, algorithms, reps: int, quick: bool, log=print) -> tuple[dict, pd.DataFrame]:
