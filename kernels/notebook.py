@@ -64,10 +64,10 @@ def glue(name: str, value, display: bool = False):
 ISA_NAMES = {"scalar": "scalar C", "avx2": "AVX2+FMA", "avx512f": "AVX-512F"}
 
 
-def measured_on(report: dict, isas=None, sizes=None, threads=None, caches: bool = False) -> str:
+def measured_on(report: dict, isas=None, sizes=None, threads=None, caches: bool = False, kernels=None) -> str:
     """A figure caption's second sentence: where, with what and at which sizes
-    its data were measured, and what the dashed verticals of plots.mark_caches
-    mean (`caches`)."""
+    its data were measured, the kernels that ran ({label: kernels}), and what
+    the dashed verticals of plots.mark_caches mean (`caches`)."""
     cpu = report["cpu"]
     text = f"Measured on {cpu['model']} (family/model {cpu['family_model']})"
     if isas:
@@ -81,9 +81,26 @@ def measured_on(report: dict, isas=None, sizes=None, threads=None, caches: bool 
         count = " and ".join(str(t) for t in threads)
         text += f", on {count} thread{'s' if threads[-1] > 1 else ''}"
     text += "."
+    if kernels:
+        text += " Kernels: " + "; ".join(f"{label}: {names}" for label, names in kernels.items()) + "."
     if caches:
         text += " Dashed verticals: where two arrays of n floats fill each cache level."
     return text
+
+
+def plan_kernels(summary, cases) -> dict:
+    """{case: its kernels} of a sweep's summary (the 'variant' column: the
+    passes' variant names, joined by '+'), for measured_on's `kernels`; where
+    the tuned plan changes with the size class, each plan from the first size
+    that ran it."""
+    out = {}
+    for case in cases:
+        rows = summary[summary["case"] == case].sort_values("n").drop_duplicates("variant")
+        plans = [v.replace("+", " + ") if i == 0 else f"from n = {n:,}, {v.replace('+', ' + ')}"
+                 for i, (n, v) in enumerate(zip(rows["n"], rows["variant"]))]
+        if plans:
+            out[case] = ", ".join(plans)
+    return out
 
 
 def glue_caption(key: str, report: dict, **where) -> None:
