@@ -148,6 +148,7 @@ class GridBuffers:
         y.fill(0.0)  # touch every page before timing
         self.xs, self.ys = [x], [y]
         self.mode = "warm"
+        self.touch = False  # warm: no untimed read of the input before each call
 
     @property
     def x(self) -> np.ndarray:
