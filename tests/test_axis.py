@@ -4,23 +4,13 @@ non-contiguous views, out= and in place, non-finite columns, bad axes."""
 
 import numpy as np
 import pytest
-from conftest import ISA_PARAMS, assert_softmax_close
+from conftest import assert_softmax_close
 
 import kernels
 from kernels import build, registry, tuning
 
 COLUMN_BLOCK = build.load().COLUMN_BLOCK
 ANY_SIZE = tuning.ThreadPolicy(0, 0)
-
-
-@pytest.fixture(params=registry.ALGORITHMS)
-def algorithm(request):
-    return request.param
-
-
-@pytest.fixture(params=ISA_PARAMS)
-def isa(request):
-    return request.param
 
 
 def assert_close_along(y, x, axis, algorithm):

@@ -7,7 +7,6 @@ import struct
 
 import numpy as np
 import pytest
-from conftest import ISA_PARAMS
 
 import kernels
 from kernels import build, registry
@@ -24,11 +23,6 @@ def math_kernel(family, isa):
     variant = registry.default_variant(family, isa)
     kernels.get_kernel(variant)  # checks the CPU can run it
     return variant.name
-
-
-@pytest.fixture(params=ISA_PARAMS)
-def isa(request):
-    return request.param
 
 
 def test_expminus_within_2_ulp_over_its_domain(isa):

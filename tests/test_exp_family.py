@@ -9,7 +9,7 @@ import struct
 
 import numpy as np
 import pytest
-from conftest import ISA_PARAMS, RUNNABLE, assert_softmax_close
+from conftest import RUNNABLE, assert_softmax_close
 
 import kernels
 from kernels import build, contracts, registry
@@ -22,11 +22,6 @@ EXTEXP_STRIDE = 127
 
 def bits(f):
     return struct.unpack("<I", struct.pack("<f", f))[0]
-
-
-@pytest.fixture(params=ISA_PARAMS)
-def isa(request):
-    return request.param
 
 
 def names(family, isa):

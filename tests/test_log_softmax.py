@@ -26,7 +26,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import ISA_PARAMS, RUNNABLE, reference_softmax
+from conftest import RUNNABLE, reference_softmax
 from test_softmax import BACKGROUNDS, NON_FINITE_ROWS
 
 import kernels

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import ISA_PARAMS, assert_softmax_close, error_bound, reference_softmax
+from conftest import assert_softmax_close, error_bound, reference_softmax
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp

@@ -11,7 +11,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import ISA_PARAMS, assert_softmax_close, reference_softmax
+from conftest import assert_softmax_close, reference_softmax
 
 import kernels
 from kernels import api, build, registry, tuning
@@ -20,16 +20,6 @@ ANY_SIZE = tuning.ThreadPolicy(min_elements_per_thread=0, min_split_chunk=0)
 THREADS = (1, 2, 3, 7)  # 3 and 7: more threads than this machine's cores
 FLT_MAX = float(np.finfo(np.float32).max)
 needs_openmp = pytest.mark.skipif(not build.load().openmp(), reason="kernels built without OpenMP")
-
-
-@pytest.fixture(params=registry.ALGORITHMS)
-def algorithm(request):
-    return request.param
-
-
-@pytest.fixture(params=ISA_PARAMS)
-def isa(request):
-    return request.param
 
 
 @pytest.fixture
