@@ -212,6 +212,19 @@ def test_named_lazy_cases_are_rejected(real, lazy, rng):
     assert_rejected([first, bad], x, bad.label)
 
 
+def test_the_very_first_call_of_a_lazy_peer_is_rejected(rng):
+    """Before its first call a Python-timed case has no earlier result to
+    poison: only the sentinel written into its output tells that it did
+    nothing, where numpy's correct output still sits in the shared buffer."""
+    x = rng.uniform(-10, 10, 2000).astype(np.float32)
+    real = {c.label: c for c in every_sweep_case(x)}["peer: numpy"]
+    buffers = Buffers(x, "warm", 1 << 16)
+    real.timed(buffers, calls=1, first=0)
+    lazy = Case("lazy", real.group, python_runner(lambda x, y: y), real.check)
+    with pytest.raises(BenchmarkError, match="lazy"):
+        lazy.timed(buffers, calls=1, first=0)
+
+
 def test_peers_are_checked_on_the_calls_that_were_timed(rng):
     """A peer right on its first call and wrong after it is caught."""
     x = rng.uniform(-10, 10, 2000).astype(np.float32)
