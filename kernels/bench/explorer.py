@@ -300,7 +300,7 @@ def measurements(run, *, name: str, title: str, groups=("algorithm",), selected:
         rounds="round_ns_per_element", time="ns_per_element", baseline=baseline,
         filter={"group": list(groups)}, compare=True, machine=machine_label(run.machine),
         source=str(folder.relative_to(folder.parents[2])) if folder else None,
-        facet_defaults={"mode": "warm"}, note=note,
+        facet_defaults={"mode": "warm", "protocol": "tuned"}, note=note,
     )
 
 
