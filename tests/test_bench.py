@@ -663,7 +663,7 @@ def test_tuner_keeps_the_default_when_the_winner_loses_on_rising_rows(monkeypatc
             return rounds(10.0, 7.0)
         return rounds(10.0, 7.0) if kind == "random" else rounds(10.0, 14.0)
 
-    monkeypatch.setattr(tune, "candidate_plans", lambda algorithm, isa, shapes: {"default": "D", "fast": "F", "x": "X"})
+    monkeypatch.setattr(tune, "candidate_plans", lambda algorithm, isa, shapes, log=None: {"default": "D", "fast": "F", "x": "X"})
     monkeypatch.setattr(tune, "measure_plans", fake_measure)
     monkeypatch.setattr(tune, "pick_winner", lambda labels, first: "fast")
     two_pass = tune.choose_plan("two-pass", "avx2", {}, [1024], "in-cache", None, 3, None)

@@ -264,8 +264,8 @@ class Choice:
 
 
 def choose_plan(algorithm: str, isa: str, shapes: dict, sizes: list[int], size_class: str, llc, reps: int,
-                rng) -> Choice:
-    plans = candidate_plans(algorithm, isa, shapes)
+                rng, log=None) -> Choice:
+    plans = candidate_plans(algorithm, isa, shapes, log=log)
     first = measure_plans(plans, sizes, size_class, llc, reps, rng)
     candidate = pick_winner(list(plans), first)
     if candidate == "default":
@@ -309,7 +309,7 @@ def tune(isas, algorithms, reps: int, quick: bool, log=print) -> tuple[dict, pd.
                     else:  # the shapes the in-cache plan kept: where they are worth it
                         plan_shapes = {v.family: with_stores(in_cache_plans[algorithm], False).variants[v.family]
                                        for v in in_cache_plans[algorithm].passes}
-                    choice = choose_plan(algorithm, isa, plan_shapes, sizes, size_class, llc, reps, rng)
+                    choice = choose_plan(algorithm, isa, plan_shapes, sizes, size_class, llc, reps, rng, log)
                     if size_class == "in-cache":
                         in_cache_plans[algorithm] = choice.plan
                     choices.setdefault(isa, {}).setdefault(algorithm, {})[size_class] = {
