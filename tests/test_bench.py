@@ -143,6 +143,15 @@ def do_nothing(x, y=None):
     return y
 
 
+def interior_reversed(x, y):
+    """A softmax whose edges and sum are right and whose other elements are in
+    reverse order: only the sampled elements tell it from the real one."""
+    e = np.exp(x.astype(np.float64) - x.max())
+    y[:] = e / e.sum()
+    y[1:-1] = y[-2:0:-1].copy()
+    return y
+
+
 def lazy_twin(case: Case) -> Case:
     """The case with the same check and a run that skips the work: into
     (and C-timed) cases leave the output buffer as it is; allocating ones
@@ -198,6 +207,7 @@ def bandwidth_label(pattern: str) -> str:
     (bandwidth_label(traffic.IN_PLACE), None),  # a no-op copy timed after scaling in place
     (bandwidth_label(traffic.READ_WRITE), lambda x, y: y * 1.0),  # a result that is not the output
     ("peer: numpy (allocating)", lambda x: np.full(x.size, 1.0 / x.size, np.float32)),  # uniform 1/n
+    ("peer: numpy", lambda x, y: interior_reversed(x, y)),  # right edges and sum, wrong elements between
 ])
 def test_named_lazy_cases_are_rejected(real, lazy, rng):
     x = rng.uniform(-10, 10, 2000).astype(np.float32)
