@@ -680,3 +680,27 @@ def test_tuner_keeps_the_default_when_the_winner_loses_on_rising_rows(monkeypatc
     assert two_pass.label == "default" and "slower on rising rows" in two_pass.describe()
     recompute = tune.choose_plan("three-pass-recompute", "avx2", {}, [1024], "in-cache", None, 3, None)
     assert recompute.label == "fast" and recompute.worst is None  # no data-dependent branch: random rows decide
+
+
+def test_a_run_of_both_protocols_is_explored_one_protocol_at_a_time(rng):
+    """The paper's sizes (10^k) never meet the tuned ones (2^k), so no x holds
+    both protocols: the explorer must still offer the protocol as a facet, or
+    its series would join the two protocols' points into one line."""
+    from kernels.bench import explorer
+
+    tuned = small_run(rng)
+    tuned.samples["protocol"] = "tuned"
+    paper_samples = synthetic_samples().assign(protocol="paper", mode="paper")
+    paper_samples["n"] *= 3
+    paper = Run(SweepConfig(sizes=[], protocols=["paper"], paper_sizes=[3000, 6000]), tuned.machine, paper_samples,
+                pd.DataFrame())
+    both = tuned.with_protocol_of(paper)
+    assert both.config.protocols == ["tuned", "paper"] and both.config.paper_sizes == [3000, 6000]
+    assert len(both.samples) == len(tuned.samples) + len(paper.samples)
+    config = explorer.measurements(both, name="both", title="both", saved="results/m/a/b").config()
+    assert config["facets"] == ["protocol"] and config["facetDefaults"]["protocol"] == "tuned"
+    with pytest.raises(ValueError, match="protocol"):
+        both.with_protocol_of(paper)
+    with pytest.raises(ValueError, match="rounds"):
+        tuned.with_protocol_of(Run(SweepConfig(reps=3, protocols=["paper"]), tuned.machine, paper_samples,
+                                   pd.DataFrame()))

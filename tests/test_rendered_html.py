@@ -539,6 +539,28 @@ class Handle:
         return path
 
 
+def hover(tab, handle: Handle, label: str, x, attempts: int = 5) -> str:
+    """The tooltip shown with the mouse on a point of the series label.  uPlot
+    maps the mouse through a bounding box it refreshes after scroll events, so
+    on a loaded machine the first move after a scroll can land elsewhere: move
+    again until the tooltip names the series, or give up and return what shows."""
+    handle.root.locator(".u-over").first.scroll_into_view_if_needed()  # mouse coordinates are the viewport's
+    tooltip = ""
+    for _ in range(attempts):
+        where = handle.point(label, x)
+        tab.mouse.move(0, 0)
+        tab.mouse.move(where["x"], where["y"])
+        try:
+            tab.wait_for_function("([tip, label]) => tip.textContent.includes(label) && !tip.hidden",
+                                  arg=[handle.root.locator(".sx-tooltip").element_handle(), label], timeout=2000)
+        except PlaywrightError:
+            pass
+        tooltip = handle.state()["tooltip"]
+        if label in tooltip:
+            break
+    return tooltip
+
+
 def explorer_names(tab, kind: str = "lines") -> list[str]:
     return tab.evaluate(f"() => Array.from(document.querySelectorAll('.sx-explorer[data-kind=\"{kind}\"]'))"
                         ".map(e => e.dataset.name)")
@@ -555,8 +577,14 @@ def data_frame(config: dict) -> pd.DataFrame:
     return pd.DataFrame(config["data"])
 
 
-def series_rows(data: pd.DataFrame, config: dict, label: str, xs) -> pd.DataFrame:
-    rows = data[data[config["label"]] == label].set_index(config["x"]["column"])
+def series_rows(data: pd.DataFrame, config: dict, state: dict, label: str, xs) -> pd.DataFrame:
+    """The data rows of one plotted series: its label, the facet values chosen."""
+    rows = data[data[config["label"]] == label]
+    for facet, value in state["facets"].items():
+        if value != "*":
+            rows = rows[rows[facet] == value]
+    rows = rows.set_index(config["x"]["column"])
+    assert rows.index.is_unique, f"{label}: several rows at one x for the facets {state['facets']}"
     return rows.loc[list(xs)]
 
 
@@ -592,7 +620,7 @@ def assert_plots_measure(handle: Handle, data: pd.DataFrame, config: dict, measu
     drawn = book_series(state)
     assert drawn, f"{handle.name}: nothing plotted"
     for series in drawn:
-        rows = series_rows(data, config, series["base"], series["x"])
+        rows = series_rows(data, config, state, series["base"], series["x"])
         assert series["y"] == [plain(v) for v in rows[measure]], f"{handle.name}: {series['label']} is not {measure}"
 
 
@@ -767,18 +795,14 @@ def test_measurement_explorers(page, browser, book_html):
                 assert roofs, f"{name}: roofs checked, none drawn"
                 roof_column = next(m["roof"] for m in config["measures"] if m["column"] == config["measure"])
                 for series in roofs:
-                    rows = series_rows(data, config, series["base"], series["x"])
+                    rows = series_rows(data, config, handle.state(), series["base"], series["x"])
                     assert series["y"] == [plain(v) for v in rows[roof_column]]
                 handle.control("roofs").uncheck()
 
             # hover: the tooltip names the point and shows its values
             series, x = most_separated_point(handle.state())
-            handle.root.locator(".u-over").first.scroll_into_view_if_needed()  # mouse coordinates are the viewport's
-            where = handle.point(series["label"], x)
-            tab.mouse.move(where["x"], where["y"])
-            tab.wait_for_timeout(100)
-            tooltip = handle.state()["tooltip"]
-            row = series_rows(data, config, series["base"], [x]).iloc[0]
+            tooltip = hover(tab, handle, series["label"], x)
+            row = series_rows(data, config, handle.state(), series["base"], [x]).iloc[0]
             assert series["label"] in tooltip, f"{name}: hover shows {tooltip!r}"
             shown = float(re.search(r"ns/element: ([0-9.e+-]+)", tooltip).group(1))
             assert shown == pytest.approx(row["ns_per_element"], rel=1e-3), f"{name}: hover shows {tooltip!r}"
@@ -787,17 +811,37 @@ def test_measurement_explorers(page, browser, book_html):
             # baseline: each series' time over the baseline's, paired round by round
             base = config["selected"][0] if config["selected"] else data[config["label"]].iloc[0]
             handle.shot("baseline-before")
-            handle.control("baseline").select_option(base)
+            assert_speedups(handle, data, config, base)
             handle.shot("baseline-after")
-            state = handle.state()
-            assert state["yLabel"] == f"speedup of {base}" and book_series(state)
-            for series in book_series(state):
-                rows = series_rows(data, config, series["base"], series["x"])
-                base_rows = series_rows(data, config, base, series["x"])
-                expected = [paired_ratio(a, b) for a, b in zip(rows[config["rounds"]], base_rows[config["rounds"]])]
-                assert series["y"] == pytest.approx(expected, rel=1e-12), f"{name}: {series['label']} over {base}"
-            assert not handle.control("measure").is_visible(), "the measure does not apply to a speedup"
             handle.control("baseline").select_option("")
+
+            # facets (the protocol, ...): each value plots its own rows, and speedups pair within it
+            for facet in config["facets"]:
+                control = handle.control(f"facet:{facet}")
+                if not control.count() or control.get_attribute("type") == "range":
+                    continue
+                start = control.input_value()
+                for value in data[facet].dropna().unique():
+                    control.select_option(json.dumps(plain(value)))
+                    assert handle.state()["facets"][facet] == plain(value), f"{name}: {facet} not set"
+                    assert_plots_measure(handle, data, config, config["measure"])
+                    assert_speedups(handle, data, config, base)
+                    handle.control("baseline").select_option("")
+                control.select_option(start)
+
+
+def assert_speedups(handle: Handle, data: pd.DataFrame, config: dict, base: str) -> None:
+    """With `base` as the baseline, each series is its time over the base's at
+    each x (for the facet values chosen), paired round by round."""
+    handle.control("baseline").select_option(base)
+    state = handle.state()
+    assert state["yLabel"] == f"speedup of {base}" and book_series(state), f"{handle.name}: no speedup drawn"
+    for series in book_series(state):
+        rows = series_rows(data, config, state, series["base"], series["x"])
+        base_rows = series_rows(data, config, state, base, series["x"])
+        expected = [paired_ratio(a, b) for a, b in zip(rows[config["rounds"]], base_rows[config["rounds"]])]
+        assert series["y"] == pytest.approx(expected, rel=1e-12), f"{handle.name}: {series['label']} over {base}"
+    assert not handle.control("measure").is_visible(), "the measure does not apply to a speedup"
 
 
 @pytest.mark.parametrize("page", LINES_PAGES, ids=ids(LINES_PAGES))

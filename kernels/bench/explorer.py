@@ -95,6 +95,7 @@ class Explorer:
     hover: list[Hover] = field(default_factory=list)
     facets: list[str] | None = None  # None: found from the data (see find_facets)
     facet_defaults: dict = field(default_factory=dict)
+    split_by: tuple[str, ...] = ()  # facets whenever they hold two values, even at no common x
     slider: str | None = None  # a facet shown as a slider (numeric values)
     slider_label: str = ""
     group_by: str | None = None
@@ -117,8 +118,9 @@ class Explorer:
     note: str = ""
 
     def config(self) -> dict:
+        given = [c for c in self.split_by if c in self.data and self.data[c].nunique(dropna=False) > 1]
         facets = self.facets if self.facets is not None else find_facets(
-            self.data, [self.x, *self.key], exclude=self.reserved())
+            self.data, [self.x, *self.key], exclude=self.reserved(), given=given)
         return {
             "name": self.name, "title": self.title, "note": self.note,
             "data": columns(self.data),
@@ -172,18 +174,21 @@ def columns(frame: pd.DataFrame) -> dict[str, list]:
     return {str(name): [_plain(v) for v in frame[name].tolist()] for name in frame.columns}
 
 
-def find_facets(frame: pd.DataFrame, key: list[str], exclude: set[str] = frozenset()) -> list[str]:
-    """The columns that split a series' points at the same x, fewest values first.
+def find_facets(frame: pd.DataFrame, key: list[str], exclude: set[str] = frozenset(),
+                given: list[str] = ()) -> list[str]:
+    """The given facets, then the columns that split a series' points at the
+    same x, fewest values first.  (A protocol is given: its sizes need not
+    meet the other protocol's, so no x holds both.)
 
     Candidates are the text and integer columns without another role.  A
     candidate is a facet when some group of rows with the same key and the same
     values of the facets found so far still holds more than one of its values;
     so a column that follows from the others (the kernels a tuned protocol
     chose, say) is not a second facet."""
-    candidates = [c for c in frame.columns if c not in exclude and c not in key
+    candidates = [c for c in frame.columns if c not in exclude and c not in key and c not in given
                   and not pd.api.types.is_float_dtype(frame[c]) and frame[c].map(_hashable).all()]
     candidates.sort(key=lambda c: (frame[c].nunique(dropna=False), list(frame.columns).index(c)))
-    facets: list[str] = []
+    facets = list(given)
     for column in candidates:
         if frame[column].nunique(dropna=False) < 2:
             continue
@@ -285,13 +290,16 @@ def sweep_data(run) -> pd.DataFrame:
 
 
 def measurements(run, *, name: str, title: str, groups=("algorithm",), selected: list[str] | None = None,
-                 measure: str = "gelem_per_s", baseline: str | None = None, note: str = "") -> Explorer:
+                 measure: str = "gelem_per_s", baseline: str | None = None, note: str = "",
+                 saved: Path | None = None) -> Explorer:
     """An explorer over a sweep's measurements (kernels.bench.sweep.Run): its
     series are the cases, grouped as the sweep groups them; `selected` are shown
-    at first (the chapter's static figure), the others one click away."""
+    at first (the chapter's static figure), the others one click away.  saved:
+    the folder results.save wrote the run into (default: the latest run saved
+    with the same machine report)."""
     data = sweep_data(run)
     data = data[data["group"].isin(groups)].reset_index(drop=True)
-    folder = saved_folder(run)
+    folder = Path(saved) if saved else saved_folder(run)
     return Explorer(
         name=name, title=title, data=data, x="n", x_label="elements per row (n)", measures=MEASURES,
         measure=measure, key=["case"], label="case", hover=HOVER, group_by="group",
@@ -300,7 +308,7 @@ def measurements(run, *, name: str, title: str, groups=("algorithm",), selected:
         rounds="round_ns_per_element", time="ns_per_element", baseline=baseline,
         filter={"group": list(groups)}, compare=True, machine=machine_label(run.machine),
         source=str(folder.relative_to(folder.parents[2])) if folder else None,
-        facet_defaults={"mode": "warm", "protocol": "tuned"}, note=note,
+        facet_defaults={"mode": "warm", "protocol": "tuned"}, split_by=("protocol",), note=note,
     )
 
 

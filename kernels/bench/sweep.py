@@ -517,6 +517,22 @@ class Run:
     def config_dict(self) -> dict:
         return asdict(self.config)
 
+    def with_protocol_of(self, other: Run) -> Run:
+        """This run and another of the same machine under another protocol, as
+        one run: its samples after this one's, its config naming both protocols
+        (each with its own sizes).  Accuracy and memory stay this run's."""
+        if other.machine.get("id") != self.machine.get("id"):
+            raise ValueError("runs of different machines cannot be combined")
+        mine, theirs = self.config.protocols, other.config.protocols
+        if other.config.reps != self.config.reps:
+            raise ValueError(f"the runs have {self.config.reps} and {other.config.reps} rounds: one config cannot say both")
+        if set(mine) & set(theirs):
+            raise ValueError(f"both runs measured the protocol(s) {sorted(set(mine) & set(theirs))}")
+        config = dataclasses.replace(self.config, protocols=mine + theirs,
+                                     paper_sizes=other.config.paper_sizes if "paper" in theirs else self.config.paper_sizes)
+        samples = pd.concat([self.samples, other.samples], ignore_index=True)
+        return Run(config, self.machine, samples, self.accuracy, self.memory)
+
 
 def run_sweep(config: SweepConfig, progress: bool = True, log=print, machine_report: dict | None = None) -> Run:
     """machine_report: the report (bandwidth included) of an earlier run in this
