@@ -13,7 +13,7 @@ import weakref
 
 import numpy as np
 
-from . import api, build, registry
+from . import api, build, contracts, registry
 
 # softmax Plan -> its compiled log_softmax twin (dropped with the plan)
 _log_plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -21,14 +21,17 @@ _log_plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def _log_kernels(plan: api.Plan) -> dict[str, str]:
     """Kernel names per slot of the log twin: the softmax plan's variants for
-    the families both run (when they use the default exponential, whose
-    error the accuracy bound of tests/test_log_softmax.py assumes), else the
-    registry's defaults; the column kernels of plan's ISA."""
+    the families both run, else the registry's; the column kernels of plan's
+    ISA.  Under the default contract every exponential is the default one,
+    whose error the accuracy bound of tests/test_log_softmax.py assumes;
+    under a looser one (plan.rtol), `registry.log_contract_exp`'s."""
     algorithm = plan.algorithm
     kernels = {}
     for family in registry.LOG_ALGORITHM_PASSES[algorithm] + registry.LOG_ALGORITHM_GUARD_FAMILIES[algorithm]:
         variant = plan.variants.get(family)
-        if variant is None or variant.exp != registry.DEFAULT_EXP:
+        if family in registry.EXP_FAMILIES and plan.rtol != contracts.DEFAULT_RTOL:
+            variant = registry.default_variant(family, plan.isa, registry.log_contract_exp(family, plan.rtol))
+        elif variant is None or variant.exp != registry.DEFAULT_EXP:
             variant = registry.default_variant(family, plan.isa)
         kernels[family] = variant.name
     for family in registry.LOG_ALGORITHM_COLUMN_PASSES[algorithm]:
@@ -48,22 +51,23 @@ def log_plan(plan: api.Plan):
     return twin
 
 
-def _softmax_plan(x, axis, algorithm, isa, threads):
+def _softmax_plan(x, axis, algorithm, isa, threads, rtol):
     """The (plan, axis) softmax runs this call with: from api's cache of
     resolved calls when there (api.resolve costs microseconds, as much as
     the work on a row of 2^14), else resolved, which checks every argument.
     Only plain int axis and threads use the cache, as in api.softmax (True
     and 1.0 would find the entries of 1)."""
     if type(axis) is int and (threads is None or type(threads) is int):
+        contract = (rtol,) if rtol != contracts.DEFAULT_RTOL else ()  # api's key of a looser contract's call
         try:
-            return api._resolved[(x.shape, axis, algorithm, isa, threads)]
+            return api._resolved[(x.shape, axis, algorithm, isa, threads, *contract)]
         except (KeyError, AttributeError, TypeError):
             pass
-    return api.resolve(x, axis, algorithm, isa, threads)
+    return api.resolve(x, axis, algorithm, isa, threads, contracts.check_rtol(rtol))
 
 
 def log_softmax(x, *, axis=-1, algorithm: str = api.AUTO, isa: str | None = None, threads=None,
-                out=None) -> np.ndarray:
+                out=None, rtol: float = contracts.DEFAULT_RTOL) -> np.ndarray:
     """Log of the softmax of a float32 array along one axis,
     ``y = x - log(sum(exp(x)))`` without forming exp(x)/sum: the parameters,
     errors and threading of `kernels.softmax`, with one of the same four
@@ -79,11 +83,16 @@ def log_softmax(x, *, axis=-1, algorithm: str = api.AUTO, isa: str | None = None
     2 * 2^-24 * (|x - max| + |log sum|) plus a few 2^-24 (see
     tests/test_log_softmax.py for the derivation).
 
+    rtol: softmax's accuracy contract (one of kernels.contracts.CONTRACTS).
+    A relative error on softmax is an absolute one on its log: a looser
+    contract runs the reductions with that contract's exponentials and adds
+    at most rtol to the bound above (the write pass has no exponential).
+
     Non-finite inputs give log(softmax) elementwise, where softmax follows
     scipy.special.softmax: a row containing NaN or +inf, or only -inf, is
     all NaN; -inf elements of other rows are -inf.
     """
-    plan, dim = _softmax_plan(x, axis, algorithm, isa, threads)
+    plan, dim = _softmax_plan(x, axis, algorithm, isa, threads, rtol)
     twin = log_plan(plan)
     y = twin.call_fast(x, out, dim)  # the common case, checked in C
     if y is not None:

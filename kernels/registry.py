@@ -417,6 +417,25 @@ def contract_variant(family: str, isa: str, rtol: float) -> Variant:
     return default_variant(family, isa, CONTRACT_EXPS[rtol][pass_kind(family)])
 
 
+ULP_RELATIVE = 2.0**-23
+"""The relative error of one float32 ULP, at most (a value in [1, 2))."""
+
+
+def log_contract_exp(family: str, rtol: float) -> str:
+    """The exponential of a log_softmax reduction under a contract.  log turns
+    the sum's relative error into an absolute error on every output, which no
+    ratio cancels, so the exponential's own bound (its max ULP over its kind's
+    domain) must keep rtol: CONTRACT_EXPS's where it does, else its
+    two-constant twin (one constant costs ExtExp thousands of ULP near
+    |x| = 2^16), else the default."""
+    kind = pass_kind(family)
+    chosen = CONTRACT_EXPS[rtol][kind]
+    for name in (chosen, chosen.replace("rr1_", "rr2_", 1)):
+        if name in EXPS and EXPS[name].max_ulp[kind] * ULP_RELATIVE <= rtol:
+            return name
+    return DEFAULT_EXP
+
+
 def default_variant(family: str, isa: str, exp: str = DEFAULT_EXP) -> Variant:
     """The untuned default variant of a family on an ISA (plain stores), with
     the default exponential or another one of EXPS."""

@@ -30,7 +30,7 @@ from conftest import RUNNABLE, reference_softmax
 from test_softmax import BACKGROUNDS, NON_FINITE_ROWS
 
 import kernels
-from kernels import logsoftmax, registry, tuning
+from kernels import contracts, logsoftmax, registry, tuning
 
 ALGORITHMS = registry.ALGORITHMS
 RELATIVE_TERM = 2.0
@@ -65,9 +65,9 @@ def reference(x, axis=-1):
         return z - log_sum, np.abs(z) + log_sum
 
 
-def assert_log_close(y, x, axis=-1, what=""):
+def assert_log_close(y, x, axis=-1, what="", rtol=contracts.DEFAULT_RTOL):
     """NaN exactly where log(softmax) is NaN, -inf exactly at its zeros (the
-    -inf inputs), the bound elsewhere."""
+    -inf inputs), the bound elsewhere (plus rtol under a looser contract)."""
     ref, scale = reference(x, axis)
     y = np.asarray(y, np.float64)
     np.testing.assert_array_equal(np.isnan(y), np.isnan(ref), err_msg=f"{what}: NaN pattern differs")
@@ -75,6 +75,8 @@ def assert_log_close(y, x, axis=-1, what=""):
     finite = np.isfinite(ref)
     error = np.abs(y[finite] - ref[finite])
     bound = RELATIVE_TERM * 2.0**-24 * scale[finite] + ABSOLUTE_TERM
+    if rtol != contracts.DEFAULT_RTOL:
+        bound = bound + rtol
     if error.size:
         worst = np.argmax(error - bound)
         assert np.all(error <= bound), (
@@ -129,6 +131,31 @@ def test_accuracy_large_row(distribution, rng):
                 assert_log_close(y, x, what=f"{algorithm}, {isa}, {threads} threads")
 
 
+@pytest.mark.parametrize("rtol", contracts.CONTRACTS[1:])
+def test_a_looser_contract(algorithm, isa, rtol, rng):
+    """log_softmax(rtol=r) runs its reductions with exponentials whose own
+    error keeps r, and stays within the bound plus r: a relative error on
+    the sum is an absolute one on every log-probability.  The near ties
+    around 10^4 catch ExtExp with one ln 2 constant (2.8e-5 there)."""
+    twin = logsoftmax._log_kernels(kernels.Plan(algorithm, isa, rtol=rtol))
+    reductions = [registry.lookup(name) for family, name in twin.items() if family in registry.EXP_FAMILIES]
+    assert reductions
+    for v in reductions:
+        assert v.exp == registry.log_contract_exp(v.family, rtol)
+        assert registry.EXPS[v.exp].max_ulp[registry.pass_kind(v.family)] * registry.ULP_RELATIVE <= rtol
+    assert any(v.exp != registry.DEFAULT_EXP for v in reductions), "no cheaper exponential under a looser contract"
+    for name, distribution in DISTRIBUTIONS.items():
+        for shape in ((3, 1000), (1, 1 << 15)):
+            x = distribution(rng, int(np.prod(shape))).astype(np.float32).reshape(shape)
+            y = kernels.log_softmax(x, algorithm=algorithm, isa=isa, rtol=rtol)
+            assert_log_close(y, x, what=f"{name}, {shape}, rtol={rtol}", rtol=rtol)
+
+
+def test_a_contract_is_checked():
+    with pytest.raises(ValueError, match="choose one of"):
+        kernels.log_softmax(np.zeros(8, np.float32), rtol=2e-6)
+
+
 def test_public_function_threads(algorithm, isa, rng):
     x = rng.normal(0, 10, (4, 50_000)).astype(np.float32)
     for threads in (1, 2):
@@ -179,6 +206,8 @@ def test_non_finite_rule_is_log_of_softmax(algorithm, isa, row, background, rng)
             np.testing.assert_array_equal(run_log(log_plan(algorithm, isa, threads), x), y)
         column = kernels.log_softmax(np.stack([x, x, x], 1), axis=0, algorithm=algorithm, isa=isa)
         assert_log_close(column, np.stack([x, x, x], 1), axis=0)
+        loose = kernels.log_softmax(x, algorithm=algorithm, isa=isa, rtol=contracts.CONTRACTS[-1])
+        assert_log_close(loose, x, what="the loosest contract", rtol=contracts.CONTRACTS[-1])
 
 
 def test_non_finite_rows_identical_across_algorithms_and_isas(rng):
