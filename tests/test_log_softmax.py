@@ -31,6 +31,8 @@ from test_softmax import BACKGROUNDS, NON_FINITE_ROWS
 
 import kernels
 from kernels import contracts, logsoftmax, registry, tuning
+from kernels.bench import log_softmax as log_bench
+from kernels.bench.timing import BenchmarkError, Buffers, Case, measure, python_runner
 
 ALGORITHMS = registry.ALGORITHMS
 RELATIVE_TERM = 2.0
@@ -92,14 +94,7 @@ def log_tiles(algorithm, isa):
 
 # ------------------------------------------------------------ accuracy
 
-DISTRIBUTIONS = {
-    # half N(0, 1), half 100 ... 200 below: log-probabilities <= -100 next to a sizeable log sum
-    "tiny": lambda rng, n: np.where(rng.random(n) < 0.5, rng.normal(0, 1, n), rng.uniform(-200, -100, n)),
-    "uniform(-1000,1000)": lambda rng, n: rng.uniform(-1000, 1000, n),
-    # near ties around a large value: x - hi must stay exact
-    "1e4+noise": lambda rng, n: 1e4 + rng.uniform(0, 0.1, n),
-    "normal(0,10)": lambda rng, n: rng.normal(0, 10, n),
-}
+DISTRIBUTIONS = log_bench.ROWS  # tiny outputs, wide spreads, near ties around 10^4, N(0, 10)
 
 
 def sizes(algorithm, isa):
@@ -299,3 +294,39 @@ def test_three_pass_variants_coincide(rng):
     for isa in RUNNABLE:
         np.testing.assert_array_equal(kernels.log_softmax(x, algorithm="three-pass-recompute", isa=isa),
                                       kernels.log_softmax(x, algorithm="three-pass-reload", isa=isa))
+
+
+# ------------------------------------------------------------ the benchmark
+
+
+def test_benchmark_accuracy_table(rng):
+    """The benchmark's accuracy table: the kernels within the bound above (in
+    roundings of the output's scale, 2 + 12 / scale), log(softmax) loses the
+    tiny outputs to -inf."""
+    isa = kernels.available_isas()[-1]
+    table = log_bench.accuracy([1000], isa, peers=False)
+    ours = table[table["implementation"].isin([log_bench.kernel_label(a, isa) for a in log_bench.LOG_ALGORITHMS])]
+    assert len(ours) == len(log_bench.ROWS) * len(log_bench.LOG_ALGORITHMS)
+    assert (ours["not finite"] == 0).all() and (ours["roundings"] <= RELATIVE_TERM + 12).all(), ours
+    log_of = table[table["implementation"] == log_bench.kernel_label(log_bench.LOG_OF_SOFTMAX, isa)]
+    assert log_of.set_index("row").loc["tiny (<= -100)", "not finite"] > 0
+
+
+def test_benchmark_times_every_case_and_rejects_a_wrong_one(rng):
+    isa = kernels.available_isas()[-1]
+    samples = log_bench.measure_speed([1000, 4099], isa, reps=2, target_ms=0.1, rtols=contracts.CONTRACTS,
+                                      log=lambda message: None)
+    cases = log_bench.speed_cases(isa, contracts.CONTRACTS)
+    assert set(samples["case"]) == {c.label for c in cases}
+    times = log_bench.times_table(samples)
+    assert list(times.columns) == [1000, 4099] and (times > 0).all().all()
+    assert list(log_bench.contract_speedups(samples, isa).columns) == [f"rtol={r:g}" for r in contracts.CONTRACTS[:0:-1]]
+    speedups = log_bench.peer_speedups(samples, isa)
+    assert speedups["fastest"].isin([log_bench.kernel_label(a, isa) for a in log_bench.LOG_ALGORITHMS]).all()
+    # a softmax where a log-softmax is due, and a stale output, are rejected
+    x = rng.uniform(-10, 10, 2000).astype(np.float32)
+    real = cases[0]
+    for wrong in (lambda x, y: kernels.softmax(x, out=y), lambda x, y: y):
+        bad = Case("wrong", "api", python_runner(wrong), real.check)
+        with pytest.raises(BenchmarkError, match="wrong"):
+            measure([real, bad], Buffers(x, "warm", 1 << 16), reps=2, target_ns=0, rng=np.random.default_rng(0))

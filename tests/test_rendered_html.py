@@ -539,15 +539,35 @@ class Handle:
         return path
 
 
+# The point moved 1 px inside the plot area where it lies on its edge (the
+# largest x is on the right edge, where the canvas, not the plot, is hit), and
+# whether the plot area is what the mouse would hit there.
+HIT_JS = """([over, x, y]) => {
+  const r = over.getBoundingClientRect();
+  x = Math.min(Math.max(x, r.left + 1), r.right - 1);
+  y = Math.min(Math.max(y, r.top + 1), r.bottom - 1);
+  const e = document.elementFromPoint(x, y);
+  return {x, y, hit: !!(e && e.closest('.u-over') === over)};
+}"""
+
+
 def hover(tab, handle: Handle, label: str, x, attempts: int = 5) -> str:
-    """The tooltip shown with the mouse on a point of the series label.  uPlot
-    maps the mouse through a bounding box it refreshes after scroll events, so
-    on a loaded machine the first move after a scroll can land elsewhere: move
-    again until the tooltip names the series, or give up and return what shows."""
-    handle.root.locator(".u-over").first.scroll_into_view_if_needed()  # mouse coordinates are the viewport's
+    """The tooltip shown with the mouse on a point of the series label.  The
+    plot is scrolled to the middle of the viewport, and further until the
+    point is the plot's and not the sticky header's (which covers the top of
+    the viewport); the mouse moves again until the tooltip names the series
+    (uPlot re-reads its bounding box after a scroll), or gives up and returns
+    what shows."""
+    over = handle.root.locator(".u-over").first
+    over.evaluate("e => e.scrollIntoView({block: 'center', inline: 'center'})")
     tooltip = ""
     for _ in range(attempts):
-        where = handle.point(label, x)
+        point = handle.point(label, x)
+        where = tab.evaluate(HIT_JS, [over.element_handle(), point["x"], point["y"]])
+        if not where["hit"]:
+            tab.mouse.wheel(0, where["y"] - tab.viewport_size["height"] / 2)
+            tab.wait_for_timeout(200)
+            continue
         tab.mouse.move(0, 0)
         tab.mouse.move(where["x"], where["y"])
         try:

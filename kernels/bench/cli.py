@@ -1,4 +1,4 @@
-"""python -m kernels.bench {sweep,shapes,report,tune,tune-agreement,exp,adversarial}."""
+"""python -m kernels.bench {sweep,shapes,report,tune,tune-agreement,exp,adversarial,log-softmax}."""
 
 from __future__ import annotations
 
@@ -105,10 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--if-missing", action="store_true", help="tune only what this CPU has not stored yet")
     tune.add_argument("--dispatch-only", action="store_true", help="only the thread policy and auto's decision map")
 
-    from . import adversarial, agreement
+    from . import adversarial, agreement, log_softmax
 
     adversarial.build_parser(sub)
     agreement.build_parser(sub)
+    log_softmax.build_parser(sub)
     exp = sub.add_parser("exp", help="every exponential: ULP, softmax error, speed, contracts (see kernels.bench.expfamily)")
     exp.add_argument("--isas", type=choice_list(registry.ISAS))
     exp.add_argument("--exps", type=choice_list(list(registry.EXPS)))
@@ -134,6 +135,10 @@ def main(argv=None) -> int:
         from . import adversarial
 
         return adversarial.main(args)
+    if args.command == "log-softmax":
+        from . import log_softmax
+
+        return log_softmax.main(args)
     if args.command == "tune-agreement":
         from . import agreement
 

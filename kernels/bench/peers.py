@@ -32,6 +32,8 @@ import numpy as np
 
 OUT = "out="
 ALLOCATING = "allocating"
+SOFTMAX, LOG_SOFTMAX = "softmax", "log_softmax"  # the ops a peer computes
+ONNX_OPS = {SOFTMAX: "Softmax", LOG_SOFTMAX: "LogSoftmax"}
 
 
 def _same(array):
@@ -54,7 +56,7 @@ class Peer:
         return {form: fn for form, fn in ((OUT, self.into), (ALLOCATING, self.allocating)) if fn is not None}
 
     def softmax(self, x: np.ndarray) -> np.ndarray:
-        """One untimed call (for accuracy measurements), as float64."""
+        """One untimed call of its op (for accuracy measurements), as float64."""
         if self.enter is not None:
             self.enter()
         if self.into is not None:
@@ -95,14 +97,15 @@ def numpy_peer(threads: int | None) -> Peer:
     return Peer("numpy", _version("numpy"), into=numpy_into, allocating=numpy_allocating)
 
 
-def scipy_peer(threads: int | None) -> Peer | None:
+def scipy_peer(threads: int | None, op: str = SOFTMAX) -> Peer | None:
     try:
-        from scipy.special import softmax
+        import scipy.special
     except ImportError:
         return None
-    # scipy.special.softmax has no out= argument: it allocates its result and
-    # temporaries.  Its default axis is None (the whole array): rows need -1.
-    return Peer("scipy", _version("scipy"), allocating=functools.partial(softmax, axis=-1))
+    # scipy.special.softmax (and log_softmax) has no out= argument: it
+    # allocates its result and temporaries.  Its default axis is None (the
+    # whole array): rows need -1.
+    return Peer("scipy", _version("scipy"), allocating=functools.partial(getattr(scipy.special, op), axis=-1))
 
 
 @functools.cache
@@ -122,33 +125,35 @@ def restore_default_threads() -> None:
         torch.set_num_threads(torch_default_threads())
 
 
-def torch_peer(threads: int | None) -> Peer | None:
-    """torch.softmax along the last axis; threads=None: torch's default count."""
+def torch_peer(threads: int | None, op: str = SOFTMAX) -> Peer | None:
+    """torch.softmax (or torch.log_softmax) along the last axis; threads=None:
+    torch's default count."""
     try:
         import torch
     except ImportError:
         return None
     threads = torch_default_threads() if threads is None else threads
+    function = getattr(torch, op)
 
     def into(x, y):
-        return torch.softmax(x, -1, out=y)
+        return function(x, -1, out=y)
 
     def allocating(x):
-        return torch.softmax(x, -1)
+        return function(x, -1)
 
     return Peer("torch", _version("torch"), threads=threads, into=into, allocating=allocating,
                 prepare=torch.from_numpy, to_numpy=lambda t: t.numpy(),
                 enter=lambda: torch.set_num_threads(threads))
 
 
-def onnx_softmax_model(rank: int = 2, opset: int = 13):
-    """An ONNX model of one Softmax node along the last axis: float32 input
-    "x" of `rank` dimensions of any size (named d0, d1, ...: a dynamic shape),
-    output "y" of the same shape."""
+def onnx_softmax_model(rank: int = 2, opset: int = 13, op: str = SOFTMAX):
+    """An ONNX model of one Softmax (or LogSoftmax) node along the last axis:
+    float32 input "x" of `rank` dimensions of any size (named d0, d1, ...: a
+    dynamic shape), output "y" of the same shape."""
     from onnx import TensorProto, checker, helper
 
     dims = [f"d{i}" for i in range(rank)]
-    node = helper.make_node("Softmax", ["x"], ["y"], axis=-1)
+    node = helper.make_node(ONNX_OPS[op], ["x"], ["y"], axis=-1)
     graph = helper.make_graph([node], "softmax", [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, dims)])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
@@ -159,8 +164,8 @@ def onnx_softmax_model(rank: int = 2, opset: int = 13):
     return model
 
 
-def onnxruntime_session(rank: int = 2, threads: int | None = None):
-    """An InferenceSession of `onnx_softmax_model(rank)` on the CPU provider;
+def onnxruntime_session(rank: int = 2, threads: int | None = None, op: str = SOFTMAX):
+    """An InferenceSession of `onnx_softmax_model(rank, op=op)` on the CPU provider;
     threads=None leaves intra_op_num_threads at ORT's default (0: one per
     physical core)."""
     import onnxruntime as ort
@@ -168,7 +173,7 @@ def onnxruntime_session(rank: int = 2, threads: int | None = None):
     options = ort.SessionOptions()
     if threads is not None:
         options.intra_op_num_threads = threads
-    return ort.InferenceSession(onnx_softmax_model(rank).SerializeToString(), options,
+    return ort.InferenceSession(onnx_softmax_model(rank, op=op).SerializeToString(), options,
                                 providers=["CPUExecutionProvider"])
 
 
@@ -184,14 +189,14 @@ class _OnnxRuntime:
 
     LIMIT = 64
 
-    def __init__(self, threads: int | None):
-        self.threads = threads
+    def __init__(self, threads: int | None, op: str = SOFTMAX):
+        self.threads, self.op = threads, op
         self.sessions: dict[int, object] = {}
         self.bindings: dict[tuple[int, int], tuple] = {}
 
     def session(self, rank: int):
         if rank not in self.sessions:
-            self.sessions[rank] = onnxruntime_session(rank, self.threads)
+            self.sessions[rank] = onnxruntime_session(rank, self.threads, self.op)
         return self.sessions[rank]
 
     def into(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -217,21 +222,24 @@ class _OnnxRuntime:
         return binding
 
 
-def onnxruntime_peer(threads: int | None) -> Peer | None:
-    """ONNX Runtime (CPU provider) running one Softmax node; threads=None:
-    ORT's default intra-op thread count."""
+def onnxruntime_peer(threads: int | None, op: str = SOFTMAX) -> Peer | None:
+    """ONNX Runtime (CPU provider) running one Softmax (or LogSoftmax) node;
+    threads=None: ORT's default intra-op thread count."""
     if not onnxruntime_available():
         return None
-    ort = _OnnxRuntime(threads)
+    ort = _OnnxRuntime(threads, op)
     return Peer("onnxruntime", _version("onnxruntime"), threads=threads, into=ort.into, allocating=ort.allocating)
 
 
 FACTORIES: list[Callable[[int | None], Peer | None]] = [numpy_peer, scipy_peer, torch_peer, onnxruntime_peer]
+LOG_FACTORIES: list[Callable[[int | None], Peer | None]] = [
+    functools.partial(factory, op=LOG_SOFTMAX) for factory in (scipy_peer, torch_peer, onnxruntime_peer)]
+"""The peers of log_softmax (numpy has none)."""
 
 
-def peers(threads: int | None = 1) -> dict[str, Peer]:
-    """name -> Peer, for every installed peer; threads for those that use them."""
-    found = (factory(threads) for factory in FACTORIES)
+def peers(threads: int | None = 1, op: str = SOFTMAX) -> dict[str, Peer]:
+    """name -> Peer, for every installed peer of op; threads for those that use them."""
+    found = (factory(threads) for factory in (FACTORIES if op == SOFTMAX else LOG_FACTORIES))
     return {peer.name: peer for peer in found if peer is not None}
 
 

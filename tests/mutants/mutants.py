@@ -103,8 +103,8 @@ MUTANTS = [
            "partners.update({peer: base_case for peer in peer_cases(summary)})",
            BENCH_TESTS, what="speedups over peers measured against kernels timed in C, without call overhead"),
     Mutant("scipy-imported-on-every-call", "kernels/bench/peers.py",
-           "    return Peer(\"scipy\", _version(\"scipy\"), allocating=functools.partial(softmax, axis=-1))",
-           "    def import_and_call(x):\n        from scipy.special import softmax\n\n        return softmax(x, axis=-1)\n\n"
+           "    return Peer(\"scipy\", _version(\"scipy\"), allocating=functools.partial(getattr(scipy.special, op), axis=-1))",
+           "    def import_and_call(x):\n        from scipy import special\n\n        return getattr(special, op)(x, axis=-1)\n\n"
            "    return Peer(\"scipy\", _version(\"scipy\"), allocating=import_and_call)",
            BENCH_TESTS, what="the scipy peer pays an import statement per call"),
     # ---- tuner
