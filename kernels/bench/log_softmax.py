@@ -2,9 +2,10 @@
 torch, ONNX Runtime and scipy, for accuracy and speed.
 
 Accuracy: the largest error against a float64 log-softmax of the same float32
-row, absolute and in float32 roundings of the output's scale
-|x - max| + log sum e^(x - max) (2^-24 times it: the last bit the output can
-hold, about), on the rows where log-probabilities are hard: tiny outputs
+row, absolute and in units of 2^-24 (|x - max| + log sum e^(x - max) + 1):
+a float32 rounding of each term the result is made of (the subtraction's
+operands, and the sum, whose relative error is an absolute one on its log),
+on the rows where log-probabilities are hard: tiny outputs
 (-100 and below) next to a sizeable sum, wide spreads, near ties around a
 large value, and plain N(0, 10) rows.  log(softmax(x)) is measured beside
 them: it underflows to -inf where softmax does.
@@ -92,7 +93,7 @@ def accuracy(sizes, isa: str, seed: int = 0, peers: bool = True) -> pd.DataFrame
                 kept = error[~lost]
                 rows.append({"n": n, "row": kind, "implementation": label,
                              "max |error|": float(kept.max()) if kept.size else np.nan,
-                             "roundings": float((kept / (2.0**-24 * scale[~lost])).max()) if kept.size else np.nan,
+                             "roundings": float((kept / (2.0**-24 * (scale[~lost] + 1))).max()) if kept.size else np.nan,
                              "not finite": int(lost.sum())})
     return pd.DataFrame(rows)
 
@@ -214,7 +215,7 @@ def main(args: argparse.Namespace) -> int:
         sizes, reps, target_ms = [1000, 4099], 2, 0.2
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         table = accuracy(sizes, isa).pivot_table(index=["n", "row"], columns="implementation", values="roundings")
-        print("largest error, in float32 roundings of |x - max| + log sum (2^-24 each):")
+        print("largest error, in units of 2^-24 (|x - max| + log sum + 1):")
         print(table.round(2).to_string())
         samples = measure_speed(sizes, isa, reps, target_ms, rtols=contracts.CONTRACTS)
         print("\nns per element:")
