@@ -792,7 +792,9 @@ def test_measurement_explorers(page, browser, book_html):
                 handle.control(f"series:{hidden[0]}").uncheck()
 
             # size range
-            xs = sorted(data[config["x"]["column"]].unique())
+            xs = range_options(handle)
+            shown = sorted({x for series in handle.state()["series"] for x in series["x"]})
+            assert set(shown) <= set(xs), f"{name}: sizes plotted that the range does not offer"
             handle.control("x-from").select_option(str(xs[1]))
             handle.control("x-to").select_option(str(xs[-2]))
             for series in handle.state()["series"]:
@@ -844,10 +846,19 @@ def test_measurement_explorers(page, browser, book_html):
                 for value in data[facet].dropna().unique():
                     control.select_option(json.dumps(plain(value)))
                     assert handle.state()["facets"][facet] == plain(value), f"{name}: {facet} not set"
+                    rows = data[data[facet] == value]
+                    assert range_options(handle) == sorted(rows[config["x"]["column"]].unique()), (
+                        f"{name}: the size range at {facet} = {value} offers sizes it has no data for")
                     assert_plots_measure(handle, data, config, config["measure"])
                     assert_speedups(handle, data, config, base)
                     handle.control("baseline").select_option("")
                 control.select_option(start)
+
+
+def range_options(handle: Handle) -> list:
+    """The x values the size range offers."""
+    values = [float(v) for v in handle.control("x-from").locator("option").evaluate_all("os => os.map(o => o.value)")]
+    return [int(v) if v.is_integer() else v for v in values]
 
 
 def assert_speedups(handle: Handle, data: pd.DataFrame, config: dict, base: str) -> None:

@@ -253,8 +253,21 @@
       return this.loaded ? [BOOK, this.loaded.name] : [BOOK];
     }
 
+    // The x values of the rows at the chosen facet values (a protocol has
+    // its own sizes), so that every size offered plots something.
     xValues() {
-      return distinct(this.rows().map(r => r[this.cfg.x.column])).filter(v => v !== null).sort((a, b) => a - b);
+      const chosen = this.facets.filter(f => f !== this.cfg.slider && this.state.facet[f] !== "*");
+      const rows = this.rows().filter(r => chosen.every(f => r[f] === this.state.facet[f]));
+      return distinct(rows.map(r => r[this.cfg.x.column])).filter(v => v !== null).sort((a, b) => a - b);
+    }
+
+    // A facet chosen from its menu: the size range becomes the new rows' full range.
+    facetChanged() {
+      const xs = this.xValues();
+      this.state.xFrom = xs[0];
+      this.state.xTo = xs[xs.length - 1];
+      this.buildControls();
+      this.update();
     }
 
     facetValues(facet) {
@@ -440,7 +453,7 @@
         }
         const options = values.map(v => [JSON.stringify(v), String(v)]).concat([['"*"', "each, one line per value"]]);
         this.controls.append(labelled(facet, select(`facet:${facet}`, options, JSON.stringify(state.facet[facet]), v => {
-          state.facet[facet] = JSON.parse(v); this.update();
+          state.facet[facet] = JSON.parse(v); this.facetChanged();
         })));
       }
       if (cfg.x.range) {
