@@ -261,12 +261,20 @@
       return distinct(rows.map(r => r[this.cfg.x.column])).filter(v => v !== null).sort((a, b) => a - b);
     }
 
-    // A facet chosen from its menu: the size range becomes the new rows' full range.
+    // A facet chosen from its menu: the size range offers the new rows' sizes,
+    // all of them (the menus stay the same elements, and keep the focus).
     facetChanged() {
       const xs = this.xValues();
       this.state.xFrom = xs[0];
       this.state.xTo = xs[xs.length - 1];
-      this.buildControls();
+      const { xFrom, xTo } = this.control;
+      if (xFrom) {
+        for (const node of [xFrom, xTo]) {
+          node.replaceChildren(...xs.map(v => el("option", { value: String(v), text: formatX(v, this.cfg.x.format) })));
+        }
+        xFrom.value = String(this.state.xFrom);
+        xTo.value = String(this.state.xTo);
+      }
       this.update();
     }
 
@@ -461,6 +469,7 @@
         const from = select("x-from", xs, String(state.xFrom), v => { state.xFrom = Number(v); if (state.xTo < state.xFrom) { state.xTo = state.xFrom; to.value = v; } this.update(); });
         const to = select("x-to", xs, String(state.xTo), v => { state.xTo = Number(v); if (state.xFrom > state.xTo) { state.xFrom = state.xTo; from.value = v; } this.update(); });
         this.controls.append(labelled(`${cfg.x.column} from`, from), labelled("to", to));
+        Object.assign(c, { xFrom: from, xTo: to });
       }
       if (cfg.x.logToggle) {
         this.controls.append(checkbox("x-log", `log ${cfg.x.column} axis`, state.xLog, v => { state.xLog = v; this.update(); }));
