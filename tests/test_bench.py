@@ -704,3 +704,19 @@ def test_a_run_of_both_protocols_is_explored_one_protocol_at_a_time(rng):
     with pytest.raises(ValueError, match="rounds"):
         tuned.with_protocol_of(Run(SweepConfig(reps=3, protocols=["paper"]), tuned.machine, paper_samples,
                                    pd.DataFrame()))
+
+
+def test_report_places_sizes_by_the_cache_they_fit_in():
+    """A sweep of 10^8 and 3 * 10^8 elements has nothing in cache: the headline
+    and the report's sections show its largest size, out of cache, and no
+    in-cache row (nearest-to-2^15 would have called 10^8 'in cache')."""
+    from kernels.bench import report as report_module
+
+    samples = synthetic_samples()
+    samples["n"] = np.where(samples["n"] == 1000, 100_000_000, 300_000_000)
+    llc = 32 << 20
+    table = analysis.headline_table(samples, analysis.summarize(samples), 1 << 15, 300_000_000, llc)
+    assert list(table["where"]) == ["out of cache"] and list(table["n"]) == [300_000_000]
+    assert report_module.section_sizes([1 << 12, 1 << 15, 1 << 26, 1 << 20], llc) == [1 << 15, 1 << 26]
+    assert report_module.section_sizes([100_000_000, 300_000_000], llc) == [300_000_000]
+    assert report_module.section_sizes([1000, 3000], llc) == [3000]

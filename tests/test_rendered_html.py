@@ -1020,6 +1020,34 @@ def extexp_inputs() -> np.ndarray:
     return np.concatenate([np.array(edges, np.float32), uniform.astype(np.float32), patterns])
 
 
+PARETO = [p for p in EXPLORER_PAGES if "pareto_explorer(" in source_text(p)]
+
+
+@pytest.mark.parametrize("page", PARETO, ids=ids(PARETO))
+def test_pareto_explorer_plots_every_isa_and_pass(page, browser, book_html):
+    """For every ISA and pass the explorer plots one point per exponential,
+    its pass time and excess from kernels.bench.expfamily.pareto_points (the
+    static figure's data), and hover names the exponential."""
+    with opened(browser, book_html, page) as tab:
+        handle = Handle(tab, "exp-pareto")
+        config = handle.config()
+        data = data_frame(config)
+        assert config["facets"] == ["isa", "pass"] and config["yLog"]
+        for isa, pass_ in data[["isa", "pass"]].drop_duplicates().itertuples(index=False):
+            handle.control("facet:isa").select_option(json.dumps(isa))
+            handle.control("facet:pass").select_option(json.dumps(pass_))
+            state = handle.state()
+            expected = data[(data["isa"] == isa) & (data["pass"] == pass_)].set_index("exp")
+            drawn = {s["base"]: s for s in book_series(state)}
+            assert set(drawn) == set(expected.index), f"{isa}, {pass_}: {sorted(drawn)}"
+            for exp, series in drawn.items():
+                points = [(x, y) for x, y in zip(series["x"], series["y"]) if y is not None]
+                assert points == [(expected.at[exp, "ns_per_element"], expected.at[exp, "excess"])], (isa, pass_, exp)
+        series, x = most_separated_point(handle.state())
+        tooltip = hover(tab, handle, series["label"], x)
+        assert series["label"] in tooltip and "max ULP" in tooltip, f"hover shows {tooltip!r}"
+
+
 EXTEXP = [p for p in EXPLORER_PAGES if "explorer.extexp(" in source_text(p)]
 
 

@@ -237,13 +237,20 @@ def speedup_table(samples: pd.DataFrame, summary: pd.DataFrame, isa: str, base: 
 HEADLINE_OTHERS = {"vs recompute": "three-pass-recompute", "vs reload": "three-pass-reload", "vs online": "online"}
 
 
-def headline_table(samples: pd.DataFrame, summary: pd.DataFrame, in_cache_n: int, out_of_cache_n: int) -> pd.DataFrame:
+def headline_table(samples: pd.DataFrame, summary: pd.DataFrame, in_cache_n: int, out_of_cache_n: int,
+                   llc: int | None = None) -> pd.DataFrame:
     """Two-pass speedup over recompute, reload and online, per cache mode (the
     paper's protocol is the mode "paper"), ISA and place: the measured size
-    nearest in_cache_n and the one nearest out_of_cache_n (paired medians)."""
+    nearest in_cache_n and the one nearest out_of_cache_n (paired medians).
+    With the last-level cache's size `llc`, each is chosen among the sizes
+    that are in its place (`fits_in_cache`), and a place none is in is left out."""
     rows = []
     for mode, at in summary[summary["group"] == "algorithm"].groupby("mode"):
-        sizes = {"in cache": nearest_size(at, in_cache_n), "out of cache": nearest_size(at, out_of_cache_n)}
+        sizes = {}
+        for where, target in (("in cache", in_cache_n), ("out of cache", out_of_cache_n)):
+            there = [n for n in at["n"].unique() if llc is None or fits_in_cache(n, llc) == (where == "in cache")]
+            if there:
+                sizes[where] = nearest(there, target)
         for isa in sorted(at["isa"].unique()):
             table = speedup_table(samples[samples["mode"] == mode], at[at["isa"] == isa], isa).set_index("n")
             for where, n in sizes.items():
@@ -253,6 +260,16 @@ def headline_table(samples: pd.DataFrame, summary: pd.DataFrame, in_cache_n: int
     return pd.DataFrame(rows)
 
 
-def nearest_size(summary: pd.DataFrame, n: int) -> int:
-    sizes = np.array(sorted(summary["n"].unique()))
+def fits_in_cache(n: int, llc: int) -> bool:
+    """A row of n float32 inputs and outputs fits in half the last-level cache."""
+    return 8 * n <= llc // 2
+
+
+def nearest(sizes, n: int) -> int:
+    """The size nearest n, on a log scale."""
+    sizes = np.array(sorted(sizes))
     return int(sizes[np.argmin(np.abs(np.log2(sizes) - np.log2(n)))])
+
+
+def nearest_size(summary: pd.DataFrame, n: int) -> int:
+    return nearest(summary["n"].unique(), n)

@@ -470,6 +470,41 @@ def pass_winners(data: dict, isa: str, size: str = "in-cache") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+PARETO_PANELS = (("three-pass and online: e^(x - max)", "raddexpminusmax",
+                  ("three-pass-recompute", "three-pass-reload", "online")),
+                 ("two-pass: ExtExp", "raddextexp", ("two-pass",)))
+"""(title, the sum pass family timed, the algorithms whose excess counts)."""
+
+
+def pareto_points(data: dict, isas) -> pd.DataFrame:
+    """One row per ISA, panel and exponential: the ns per element of the
+    panel's pass in L1, the worst contract excess of its algorithms (floored
+    at 1e-9 for log axes), the exponential's max ULP, and whether it is on
+    the Pareto front (nothing both faster and more accurate).  The data of
+    `pareto` and of `pareto_explorer`."""
+    speed = medians(pd.DataFrame(data["speed"]))
+    acc = pd.DataFrame(data["accuracy"])
+    rows = []
+    for isa in isas:
+        fast = speed[(speed["size"] == "L1") & (speed["isa"] == isa)]
+        accurate = acc[(acc["isa"] == isa) & (acc["plan"] == "uniform")]
+        for kind, (title, family, algorithms) in enumerate(PARETO_PANELS):
+            points = []
+            for exp in registry.EXPS:
+                ns = fast[(fast["exp"] == exp) & (fast["family"] == family)]["ns_per_element"]
+                worst = accurate[(accurate["exp"] == exp) & accurate["algorithm"].isin(algorithms)]["excess"]
+                if len(ns) and len(worst):
+                    points.append({"isa": isa, "pass": title, "family": family, "exp": exp,
+                                   "ns_per_element": float(ns.iloc[0]), "excess": max(float(worst.max()), 1e-9),
+                                   "max_ulp": registry.EXPS[exp].max_ulp[kind]})
+            best = np.inf
+            for point in sorted(points, key=lambda p: (p["ns_per_element"], p["excess"])):
+                point["on_front"] = point["excess"] < best
+                best = min(best, point["excess"])
+            rows += points
+    return pd.DataFrame(rows)
+
+
 def pareto(data: dict, isa: str, axes=None):
     """Accuracy against speed on one ISA, two panels: the three-pass/online
     exponential (ns of the e^(x - max) sum pass in L1 against the worst
@@ -482,30 +517,17 @@ def pareto(data: dict, isa: str, axes=None):
         fig, axes = plt.subplots(1, 2, figsize=(plots.FIGSIZE[0], 3.8), layout="constrained")
     else:
         fig = axes[0].figure
-    speed = medians(pd.DataFrame(data["speed"]))
-    speed = speed[(speed["size"] == "L1") & (speed["isa"] == isa)]
-    acc = pd.DataFrame(data["accuracy"])
-    acc = acc[(acc["isa"] == isa) & (acc["plan"] == "uniform")]
-    panels = (("three-pass and online: e^(x - max)", "raddexpminusmax",
-               ["three-pass-recompute", "three-pass-reload", "online"]),
-              ("two-pass: ExtExp", "raddextexp", ["two-pass"]))
-    for ax, (title, family, algorithms) in zip(axes, panels):
-        points = []
-        for exp in registry.EXPS:
-            ns = speed[(speed["exp"] == exp) & (speed["family"] == family)]["ns_per_element"]
-            worst = acc[(acc["exp"] == exp) & acc["algorithm"].isin(algorithms)]["excess"]
-            if len(ns) and len(worst):
-                points.append((float(ns.iloc[0]), max(float(worst.max()), 1e-9), exp))
-        for x, y, label in points:
-            ax.plot(x, y, "o", color="#1f77b4" if label != registry.DEFAULT_EXP else "#d62728", ms=5)
-            ax.annotate(label, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=7)
-        front, best = [], np.inf
-        for x, y, _ in sorted(points):
-            if y < best:
-                front.append((x, y))
-                best = y
-        if front:
-            ax.step(*zip(*front), where="post", color="grey", lw=1, alpha=0.7)
+    points = pareto_points(data, [isa])
+    for ax, (title, family, _) in zip(axes, PARETO_PANELS):
+        panel = points[points["pass"] == title] if len(points) else points
+        for point in panel.itertuples():
+            ax.plot(point.ns_per_element, point.excess, "o",
+                    color="#1f77b4" if point.exp != registry.DEFAULT_EXP else "#d62728", ms=5)
+            ax.annotate(point.exp, (point.ns_per_element, point.excess), xytext=(3, 3), textcoords="offset points",
+                        fontsize=7)
+        front = panel[panel["on_front"]].sort_values("ns_per_element") if len(panel) else panel
+        if len(front):
+            ax.step(front["ns_per_element"], front["excess"], where="post", color="grey", lw=1, alpha=0.7)
         for rtol in contracts.CONTRACTS:
             ax.axhline(rtol, color="black", ls="--", lw=0.8, alpha=0.5)
         ax.set_yscale("log")
@@ -514,6 +536,28 @@ def pareto(data: dict, isa: str, axes=None):
     axes[0].set_ylabel("contract excess (max relative error)")
     fig.suptitle(f"exponentials on {isa}: accuracy against speed", fontsize=10)
     return fig, axes
+
+
+def pareto_explorer(data: dict, isas, report: dict, name: str = "exp-pareto"):
+    """The explorer of `pareto`'s points: choose the ISA and the pass, the
+    exponentials shown and log axes; hover a point for its exponential's
+    cost, excess and max ULP."""
+    from . import explorer as ex
+
+    points = pareto_points(data, isas)
+    return ex.Explorer(
+        name=name, title="Exponentials: accuracy against speed, as measured by this build", data=points,
+        x="ns_per_element", x_label="ns per element of the pass, in L1",
+        measures=[ex.Measure("excess", "contract excess (max relative error)", digits=3)],
+        key=["exp"], label="exp", facets=["isa", "pass"],
+        facet_defaults={"isa": list(isas)[-1], "pass": PARETO_PANELS[0][0]},
+        hover=[ex.Hover("ns_per_element", "ns/element"), ex.Hover("excess", "contract excess", 3),
+               ex.Hover("max_ulp", "max ULP", 3)],
+        styles={exp: {"kind": "points", **({"color": "#d62728"} if exp == registry.DEFAULT_EXP else {})}
+                for exp in points["exp"].unique()},
+        x_log_toggle=True, y_log=True, machine=ex.machine_label(report),
+        note="Each point is one exponential; the paper's p5 is red.",
+    )
 
 
 def render(data: dict) -> str:

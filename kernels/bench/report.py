@@ -10,7 +10,6 @@ from . import analysis, machine, traffic
 from .sweep import api_label, api_partner
 
 IN_CACHE_N = 1 << 15
-OUT_OF_CACHE_N = 1 << 26
 
 
 def _fmt_table(df: pd.DataFrame) -> str:
@@ -106,6 +105,14 @@ def _describe_peer(peer: dict) -> str:
     return f"{peer['name']} {peer['version']} ({' and '.join(peer['forms'])}{threads})"
 
 
+def section_sizes(sizes, llc: int) -> list[int]:
+    """The sizes a report details: the one in cache nearest IN_CACHE_N and the
+    largest out of cache, where the run measured any."""
+    inside = [n for n in sizes if analysis.fits_in_cache(n, llc)]
+    outside = [n for n in sizes if not analysis.fits_in_cache(n, llc)]
+    return ([analysis.nearest(inside, IN_CACHE_N)] if inside else []) + ([int(max(outside))] if outside else [])
+
+
 def render(run) -> str:
     summary = analysis.summarize(run.samples, run.machine)  # raises RoofError on an efficiency above 1
     roofs = analysis.roofs(summary, traffic.write_allocate(run.machine))
@@ -123,12 +130,13 @@ def render(run) -> str:
     out += ["", "## Two-pass speedup over the others, per protocol (time of the other / time of two-pass, "
             "paired by round; the paper's protocol: plain stores, U(-1000, 1000), input touched untimed before "
             "each call, outputs cold)", ""]
-    out.append(_fmt_table(analysis.headline_table(run.samples, summary, IN_CACHE_N, OUT_OF_CACHE_N)))
+    llc = machine.last_level_cache(m) or 1 << 25
+    largest = int(summary["n"].max())  # the farthest out of cache this run went (2^26 by default)
+    out.append(_fmt_table(analysis.headline_table(run.samples, summary, IN_CACHE_N, largest, llc)))
     for mode in sorted(summary["mode"].unique()):
         measured = summary[summary["mode"] == mode]  # the paper's protocol has sizes of its own
-        sizes = sorted({analysis.nearest_size(measured, IN_CACHE_N), analysis.nearest_size(measured, OUT_OF_CACHE_N)})
-        for n in sizes:
-            where = "in cache" if 8 * n <= (machine.last_level_cache(m) or 1 << 25) // 2 else "out of cache"
+        for n in section_sizes(measured["n"].unique(), llc):
+            where = "in cache" if analysis.fits_in_cache(n, llc) else "out of cache"
             out += ["", f"## N = {n} ({where}, {mode} buffers)", ""]
             roof_table = roof_rows(roofs, mode, n)
             if len(roof_table):
