@@ -57,3 +57,10 @@ def test_speedup_table_pairs_rounds_within_each_row_kind():
     assert list(table.columns) == ["vs online"]
     assert table.loc[(8, "rising"), "vs online"] == 3.0
     assert table.drop(index=(8, "rising"))["vs online"].eq(1.5).all()
+
+
+def test_cli_quick(capsys):
+    from kernels.bench import cli
+
+    assert cli.main(["adversarial", "--quick"]) == 0
+    assert "worst / random" in capsys.readouterr().out

@@ -330,3 +330,15 @@ def test_benchmark_times_every_case_and_rejects_a_wrong_one(rng):
         bad = Case("wrong", "api", python_runner(wrong), real.check)
         with pytest.raises(BenchmarkError, match="wrong"):
             measure([real, bad], Buffers(x, "warm", 1 << 16), reps=2, target_ns=0, rng=np.random.default_rng(0))
+
+
+def test_benchmark_cli(capsys):
+    from kernels.bench import cli
+
+    assert cli.main(["log-softmax", "--sizes", "2^10,1500", "--reps", "1"]) == 0
+    out = capsys.readouterr().out
+    for part in ("largest error, in units of 2^-24", "ns per element:", "the fastest against the peers:",
+                 "each contract against the default:"):
+        assert part in out
+    with pytest.raises(SystemExit):
+        cli.main(["log-softmax", "--sizes", "lots"])

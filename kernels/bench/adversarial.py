@@ -18,6 +18,7 @@ import pandas as pd
 
 from .. import api, registry, tuning
 from . import machine
+from .cli import add_row_arguments, row_settings
 from .sweep import algorithm_case, row_input
 from .timing import Buffers, measure
 
@@ -88,18 +89,13 @@ def speedup_table(samples: pd.DataFrame, algorithm: str, isa: str) -> pd.DataFra
 
 def build_parser(sub) -> None:
     p = sub.add_parser("adversarial", help="every algorithm on random, rising, falling, constant and wide rows")
-    p.add_argument("--sizes", default="32768,16777216", help="comma list of row lengths (default 2^15, 2^24)")
+    add_row_arguments(p, "32768,16777216", "comma list of row lengths (default 2^15, 2^24)")
     p.add_argument("--isas", default=None, help="comma list (default: the best runnable ISA)")
-    p.add_argument("--reps", type=int, default=9)
-    p.add_argument("--quick", action="store_true", help="tiny sizes and few rounds (tests)")
 
 
 def main(args: argparse.Namespace) -> int:
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes, reps, target_ms = row_settings(args)
     isas = args.isas.split(",") if args.isas else [api.available_isas()[-1]]
-    reps, target_ms = args.reps, 20.0
-    if args.quick:
-        sizes, reps, target_ms = [1000, 4099], 2, 0.2
     samples = measure_rows(sizes, isas, registry.ALGORITHMS, reps, target_ms)
     table = cost_table(samples)
     with pd.option_context("display.width", 200, "display.max_columns", 20):

@@ -40,6 +40,20 @@ def parse_sizes(text: str) -> list[int]:
     return [parse_size(t) for t in text.split(",") if t.strip()]
 
 
+def add_row_arguments(parser, default_sizes: str, sizes_help: str) -> None:
+    """--sizes, --reps and --quick of a benchmark over single rows (adversarial, log-softmax)."""
+    parser.add_argument("--sizes", type=parse_sizes, default=default_sizes, help=sizes_help)
+    parser.add_argument("--reps", type=int, default=9)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and few rounds (tests)")
+
+
+def row_settings(args, target_ms: float = 20.0) -> tuple[list[int], int, float]:
+    """(sizes, rounds, ms per timed batch) from add_row_arguments' arguments."""
+    if args.quick:
+        return [1000, 4099], 2, 0.2
+    return args.sizes, args.reps, target_ms
+
+
 def choice_list(choices):
     def parse(text):
         items = [t.strip() for t in text.split(",") if t.strip()]

@@ -27,6 +27,7 @@ import pandas as pd
 from .. import api, contracts, logsoftmax
 from . import analysis, machine
 from . import peers as peer_module
+from .cli import add_row_arguments, row_settings
 from .sweep import PEER_RTOL, _edges_close, row_input, softmax_reference
 from .timing import BenchmarkError, Buffers, Case, measure, python_runner
 
@@ -201,18 +202,13 @@ def contract_speedups(samples: pd.DataFrame, isa: str) -> pd.DataFrame:
 
 def build_parser(sub) -> None:
     p = sub.add_parser("log-softmax", help="kernels.log_softmax against float64, torch, ONNX Runtime and scipy")
-    p.add_argument("--sizes", default="32768,67108864", help="comma list of row lengths (default 2^15, 2^26)")
+    add_row_arguments(p, "32768,67108864", "comma list of row lengths (default 2^15, 2^26)")
     p.add_argument("--isa", default=None, help="default: the best runnable ISA")
-    p.add_argument("--reps", type=int, default=9)
-    p.add_argument("--quick", action="store_true", help="tiny sizes and few rounds (tests)")
 
 
 def main(args: argparse.Namespace) -> int:
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes, reps, target_ms = row_settings(args)
     isa = api.check_isa(args.isa) if args.isa else api.available_isas()[-1]
-    reps, target_ms = args.reps, 20.0
-    if args.quick:
-        sizes, reps, target_ms = [1000, 4099], 2, 0.2
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         table = accuracy(sizes, isa).pivot_table(index=["n", "row"], columns="implementation", values="roundings")
         print("largest error, in units of 2^-24 (|x - max| + log sum + 1):")
