@@ -470,6 +470,10 @@ def vcopy(str name, const float[::1] x, float[::1] y):
     softmax_denormals_restore(saved)
 
 
+def vcopy_paced(str name, const float[::1] x, float[::1] y):
+    vcopy(name, x, y)
+
+
 def vfill(str name, float[::1] y, float value):
     cdef vfill_fn f = <vfill_fn>_fn(name)
     cdef unsigned saved = softmax_denormals_off()
@@ -732,7 +736,7 @@ _TASK_KINDS = {
     "rmax": TASK_RMAX, "rsum": TASK_RSUM, "raddexpminusmax": TASK_RADDEXPMINUSMAX,
     "raddexpminusmax_x2": TASK_RADDEXPMINUSMAX,
     "raddstoreexpminusmax": TASK_RADDSTOREEXPMINUSMAX, "vscaleexpminusmax": TASK_VSCALEEXPMINUSMAX,
-    "vscale": TASK_VSCALE, "vcopy": TASK_VCOPY, "vfill": TASK_VFILL, "raddextexp": TASK_RADDEXTEXP,
+    "vscale": TASK_VSCALE, "vcopy": TASK_VCOPY, "vcopy_paced": TASK_VCOPY, "vfill": TASK_VFILL, "raddextexp": TASK_RADDEXTEXP,
     "vscaleextexp": TASK_VSCALEEXTEXP, "raddexponline": TASK_RADDEXPONLINE,
 }
 _SPLITTABLE_KINDS = {TASK_RMAX, TASK_RSUM, TASK_VSCALE, TASK_VCOPY, TASK_VFILL}

@@ -142,6 +142,8 @@ def _instantiation(variant: registry.Variant) -> str:
         lines.append("#define GUARDED 1")
     if family.double_work:
         lines.append("#define DOUBLE_WORK 1")
+    if family.paced:
+        lines.append("#define PACED 1")
     if family.uses_exp:
         lines.append(f"#define EXP_VARIANT {variant.exp}")
     lines.append(f'#include "templates/{family.template}"')

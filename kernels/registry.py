@@ -113,6 +113,7 @@ class Family:
     uses_exp: bool = True
     guarded: bool = False  # the two-pass guarded form of its template
     double_work: bool = False  # evaluates the exponential twice (a bandwidth experiment)
+    paced: bool = False  # each vector passes a chain of exact FMAs (a copy paced like a pass)
 
 
 FAMILIES = {
@@ -139,6 +140,8 @@ FAMILIES = {
         Family("vscale", "vscale.h", "y = scale * x", writes=True, uses_exp=False),
         Family("vsub", "vsub.h", "y = (x - hi) - lo (log_softmax's write pass)", writes=True, uses_exp=False),
         Family("vcopy", "vcopy.h", "y = x (copy bandwidth)", writes=True, uses_exp=False),
+        Family("vcopy_paced", "vcopy.h", "y = x, each vector through exact FMAs first (paced copy bandwidth)",
+               writes=True, uses_exp=False, paced=True),
         Family("vfill", "vfill.h", "y = value (write-only bandwidth)", writes=True, uses_exp=False),
         Family("raddextexp", "raddextexp.h", "sum of e^x as (mantissa, exponent)", reduction=True),
         Family(
@@ -233,6 +236,7 @@ _PRESETS = {
     "vscale": _MAP_SHAPES,
     "vsub": _MAP_SHAPES,
     "vcopy": [(4, 1), (8, 1), (16, 1)],
+    "vcopy_paced": [(4, 1)],
     "vfill": [(4, 1), (8, 1)],
     "raddextexp": _REDUCTION_SHAPES,
     "raddextexp_guarded": [(4, 1)],
@@ -366,6 +370,7 @@ _DEFAULT_SHAPE = {
     "vscale": (4, 1),
     "vsub": (4, 1),
     "vcopy": (4, 1),
+    "vcopy_paced": (4, 1),
     "vfill": (4, 1),
     "raddextexp": (4, 1),
     "raddextexp_guarded": (4, 1),

@@ -108,6 +108,16 @@ def check_vcopy(k, x, alloc):
     np.testing.assert_array_equal(y, x)
 
 
+def check_vcopy_paced(k, x, alloc):
+    """A copy, with NaN, infinities and both zeros kept as they are."""
+    x = x.copy()
+    x[: min(x.size, 5)] = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0], np.float32)[: min(x.size, 5)]
+    y = alloc(x.size)
+    k(x, y)
+    np.testing.assert_array_equal(y, x)
+    np.testing.assert_array_equal(np.signbit(y), np.signbit(x))
+
+
 def check_vfill(k, x, alloc):
     y = alloc(x.size)
     k(y, 2.5)

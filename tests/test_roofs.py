@@ -147,7 +147,7 @@ def test_threaded_bandwidth_kernels_compute_what_one_thread_does(threads, n, rng
         y = np.zeros_like(x)
         if k.variant.family == "rmax":
             assert run_task(name, x, y, k.threads) == 11.5, k.name
-        elif k.variant.family == "vcopy":
+        elif k.variant.family in ("vcopy", "vcopy_paced"):
             run_task(name, x, y, k.threads)
             np.testing.assert_array_equal(y, x, err_msg=k.name)
         elif k.variant.family == "vfill":

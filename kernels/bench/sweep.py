@@ -72,7 +72,10 @@ class BandwidthKernel:
 # AVX2_SHAPES).  The threaded roofs try the 8-vector shapes, with and without
 # prefetch (on one thread these win or tie on the build machine).
 _PF = registry.PREFETCH_DISTANCE
-_COPY_SHAPES = [("vcopy", 4, 1, 0), ("vcopy", 8, 1, 0), ("vcopy", 16, 1, 0), ("vcopy", 8, 1, _PF)]
+# A paced copy too: passes with arithmetic between loads and stores can move
+# read+write traffic faster than a bare copy (kernels/csrc/templates/vcopy.h).
+_COPY_SHAPES = [("vcopy", 4, 1, 0), ("vcopy", 8, 1, 0), ("vcopy", 16, 1, 0), ("vcopy", 8, 1, _PF),
+                ("vcopy_paced", 4, 1, 0)]
 ROOF_SHAPES = {
     traffic.READ: [("rmax", 4, 4, 0), ("rmax", 8, 8, 0), ("rmax", 16, 8, 0), ("rmax", 8, 8, _PF)],
     traffic.READ_WRITE: _COPY_SHAPES,

@@ -17,6 +17,7 @@
 #define SOFTMAX_DECLARE_vscale(name) void name(size_t n, const float* x, float* y, float scale)
 #define SOFTMAX_DECLARE_vsub(name) void name(size_t n, const float* x, float* y, float hi, float lo)
 #define SOFTMAX_DECLARE_vcopy(name) void name(size_t n, const float* x, float* y)
+#define SOFTMAX_DECLARE_vcopy_paced SOFTMAX_DECLARE_vcopy
 #define SOFTMAX_DECLARE_vfill(name) void name(size_t n, float* y, float value)
 #define SOFTMAX_DECLARE_raddextexp(name) extexp_sum_t name(size_t n, const float* x)
 #define SOFTMAX_DECLARE_raddextexp_guarded(name) extexp_sum_t name(size_t n, const float* x, float shift)
