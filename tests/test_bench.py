@@ -15,7 +15,7 @@ import pytest
 
 import kernels
 from kernels import build, registry, tuning
-from kernels.bench import analysis, cli, machine, peers, plots, report, results, sweep, timing, traffic, tune
+from kernels.bench import analysis, arguments, cli, machine, peers, plots, report, results, sweep, timing, traffic, tune
 from kernels.bench.sweep import (IN_PLACE_SENTINEL, Run, SweepConfig, api_label, api_partner,
                                  bandwidth_cases, bandwidth_kernels, cases_at, kernel_case, peer_cases)
 from kernels.bench.timing import BenchmarkError, Buffers, Case, measure, python_runner
@@ -472,8 +472,8 @@ def test_bad_arguments_give_usage_errors(argv, message, capsys):
 
 
 def test_size_parsing():
-    assert cli.parse_sizes("1K..8K") == [1024, 2048, 4096, 8192]
-    assert cli.parse_sizes("1000,2^20,1.5K") == [1000, 1 << 20, 1536]
+    assert arguments.parse_sizes("1K..8K") == [1024, 2048, 4096, 8192]
+    assert arguments.parse_sizes("1000,2^20,1.5K") == [1000, 1 << 20, 1536]
 
 
 @pytest.mark.slow
@@ -720,3 +720,15 @@ def test_report_places_sizes_by_the_cache_they_fit_in():
     assert report_module.section_sizes([1 << 12, 1 << 15, 1 << 26, 1 << 20], llc) == [1 << 15, 1 << 26]
     assert report_module.section_sizes([100_000_000, 300_000_000], llc) == [300_000_000]
     assert report_module.section_sizes([1000, 3000], llc) == [3000]
+
+
+def test_samples_data_keeps_the_rounds_in_order():
+    from kernels.bench import explorer
+
+    samples = pd.DataFrame([{"case": c, "rep": r, "n": n, "ns_per_call": t * n}
+                            for c, base in (("a", 1.0), ("b", 2.0)) for n in (1000, 4000)
+                            for r, t in reversed(list(enumerate([base, 3 * base, 2 * base])))])
+    data = explorer.samples_data(samples).set_index(["case", "n"])
+    assert data.loc[("b", 4000), "round_ns_per_element"] == [2.0, 6.0, 4.0]  # rep 0, 1, 2
+    assert data.loc[("a", 1000), "ns_per_element"] == 2.0 and data.loc[("a", 1000), "reps"] == 3
+    assert data.loc[("b", 1000), "gelem_per_s"] == pytest.approx(1 / 4.0)

@@ -753,9 +753,11 @@ def test_every_control_changes_something(page, browser, book_html, your_results,
 
 
 LINES_PAGES = [p for p in EXPLORER_PAGES if has_sweep_panel(p)]
+# and the explorers over other measurements across sizes (explorer.over_samples)
+MEASUREMENT_PAGES = LINES_PAGES + [p for p in EXPLORER_PAGES if "explorer.over_samples(" in source_text(p)]
 
 
-@pytest.mark.parametrize("page", LINES_PAGES, ids=ids(LINES_PAGES))
+@pytest.mark.parametrize("page", MEASUREMENT_PAGES, ids=ids(MEASUREMENT_PAGES))
 def test_measurement_explorers(page, browser, book_html):
     """Each control of a measurement explorer changes the plotted data as it
     should: the plotted series are the data's, for every measure, series choice,

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .. import api, registry, tuning
 from . import machine
-from .cli import add_row_arguments, row_settings
+from .arguments import add_row_arguments, row_settings
 from .sweep import algorithm_case, row_input
 from .timing import Buffers, measure
 

@@ -312,6 +312,35 @@ def measurements(run, *, name: str, title: str, groups=("algorithm",), selected:
     )
 
 
+def samples_data(samples: pd.DataFrame) -> pd.DataFrame:
+    """Interleaved measurements (`timing.measure` samples with an "n" column)
+    as an explorer's rows: per case and size, the median ns per element, the
+    throughput, and each round's ns per element in round order (so that
+    ratios pair round by round, as analysis.paired_ratio does)."""
+    timed = samples.assign(ns=samples["ns_per_call"] / samples["n"]).sort_values("rep")
+    grouped = timed.groupby(["case", "n"], sort=False)
+    data = grouped.agg(ns_per_element=("ns", "median"), reps=("ns", "size")).reset_index()
+    rounds = grouped["ns"].apply(lambda s: [float(v) for v in s])
+    data["round_ns_per_element"] = [rounds[key] for key in zip(data["case"], data["n"])]
+    data["gelem_per_s"] = 1.0 / data["ns_per_element"]
+    return data.sort_values(["case", "n"]).reset_index(drop=True)
+
+
+def over_samples(samples: pd.DataFrame, report: dict, *, name: str, title: str, styles: dict | None = None,
+                 note: str = "") -> Explorer:
+    """An explorer over interleaved measurements of cases across row lengths
+    (`samples_data`): ns per element or throughput, any case as the baseline."""
+    data = samples_data(samples)
+    return Explorer(
+        name=name, title=title, data=data, x="n", x_label="elements per row (n)",
+        measures=[Measure("ns_per_element", "ns per element"), Measure("gelem_per_s", "throughput (10^9 elements/s)")],
+        measure="ns_per_element", key=["case"], label="case", facets=[],
+        hover=[Hover("ns_per_element", "ns/element"), Hover("gelem_per_s", "10^9 elements/s"), Hover("reps", "rounds")],
+        styles=styles or {}, x_log=2, x_log_toggle=True, x_range=True, x_format="pow2",
+        rounds="round_ns_per_element", time="ns_per_element", machine=machine_label(report), note=note,
+    )
+
+
 def results_data(run) -> dict:
     """The single file a reader loads into an explorer to compare machines:
     the same columns as the book's explorers, for every case of the sweep."""
@@ -373,5 +402,5 @@ def show(explorer_or_html) -> _HTML:
     return _HTML(text)
 
 
-__all__ = ["Explorer", "Measure", "Hover", "measurements", "results_data", "write_results_file", "extexp",
+__all__ = ["Explorer", "Measure", "Hover", "measurements", "over_samples", "samples_data", "results_data", "write_results_file", "extexp",
            "exp_constants", "find_facets", "columns", "show"]

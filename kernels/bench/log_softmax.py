@@ -27,7 +27,7 @@ import pandas as pd
 from .. import api, contracts, logsoftmax
 from . import analysis, machine
 from . import peers as peer_module
-from .cli import add_row_arguments, row_settings
+from .arguments import add_row_arguments, row_settings
 from .sweep import PEER_RTOL, _edges_close, row_input, softmax_reference
 from .timing import BenchmarkError, Buffers, Case, measure, python_runner
 
