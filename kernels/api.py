@@ -356,6 +356,14 @@ class _Shape:
         self.ndim = len(self.shape)
 
 
+def resolved_key(shape, axis, algorithm: str, isa: str | None, threads, rtol: float = contracts.DEFAULT_RTOL
+                 ) -> tuple:
+    """The key of a resolved call in `_resolved`: a looser contract's calls
+    add their rtol; the default's key is the one the fast path looks up."""
+    key = (shape, axis, algorithm, isa, threads)
+    return key if rtol == contracts.DEFAULT_RTOL else key + (rtol,)
+
+
 def resolve(x, axis, algorithm: str, isa: str | None, threads, rtol: float = contracts.DEFAULT_RTOL
             ) -> tuple[Plan, int]:
     """The plan and non-negative axis a softmax call on x's shape runs with;
@@ -373,8 +381,7 @@ def resolve(x, axis, algorithm: str, isa: str | None, threads, rtol: float = con
     plan = plan_for(check_algorithm(chosen), isa, n, count, rtol=rtol)
     if len(_resolved) >= _RESOLVED_LIMIT:
         _resolved.clear()
-    contract = (rtol,) if rtol != contracts.DEFAULT_RTOL else ()  # the default's key is the fast path's
-    _resolved[(x.shape, axis, algorithm, isa, threads) + contract] = plan, dim
+    _resolved[resolved_key(x.shape, axis, algorithm, isa, threads, rtol)] = plan, dim
     return plan, dim
 
 
@@ -445,7 +452,7 @@ def _softmax_contract(x, axis, algorithm: str, isa: str | None, threads, out, rt
     axis = _integer_axis(axis)
     threads = check_threads(threads) if threads is not None else None
     try:
-        plan, dim = _resolved[(x.shape, axis, algorithm, isa, threads, rtol)]
+        plan, dim = _resolved[resolved_key(x.shape, axis, algorithm, isa, threads, rtol)]
     except (KeyError, AttributeError, TypeError):
         plan, dim = resolve(x, axis, algorithm, isa, threads, rtol)
     return plan._run(x, out, dim)

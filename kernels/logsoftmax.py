@@ -58,9 +58,8 @@ def _softmax_plan(x, axis, algorithm, isa, threads, rtol):
     Only plain int axis and threads use the cache, as in api.softmax (True
     and 1.0 would find the entries of 1)."""
     if type(axis) is int and (threads is None or type(threads) is int):
-        contract = (rtol,) if rtol != contracts.DEFAULT_RTOL else ()  # api's key of a looser contract's call
         try:
-            return api._resolved[(x.shape, axis, algorithm, isa, threads, *contract)]
+            return api._resolved[api.resolved_key(x.shape, axis, algorithm, isa, threads, rtol)]
         except (KeyError, AttributeError, TypeError):
             pass
     return api.resolve(x, axis, algorithm, isa, threads, contracts.check_rtol(rtol))

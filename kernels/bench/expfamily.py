@@ -476,6 +476,9 @@ PARETO_PANELS = (("three-pass and online: e^(x - max)", "raddexpminusmax",
 """(title, the sum pass family timed, the algorithms whose excess counts)."""
 
 
+PARETO_COLUMNS = ["isa", "pass", "family", "exp", "ns_per_element", "excess", "max_ulp", "on_front"]
+
+
 def pareto_points(data: dict, isas) -> pd.DataFrame:
     """One row per ISA, panel and exponential: the ns per element of the
     panel's pass in L1, the worst contract excess of its algorithms (floored
@@ -502,7 +505,7 @@ def pareto_points(data: dict, isas) -> pd.DataFrame:
                 point["on_front"] = point["excess"] < best
                 best = min(best, point["excess"])
             rows += points
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=PARETO_COLUMNS)
 
 
 def pareto(data: dict, isa: str, axes=None):
@@ -519,13 +522,13 @@ def pareto(data: dict, isa: str, axes=None):
         fig = axes[0].figure
     points = pareto_points(data, [isa])
     for ax, (title, family, _) in zip(axes, PARETO_PANELS):
-        panel = points[points["pass"] == title] if len(points) else points
+        panel = points[points["pass"] == title]
         for point in panel.itertuples():
             ax.plot(point.ns_per_element, point.excess, "o",
                     color="#1f77b4" if point.exp != registry.DEFAULT_EXP else "#d62728", ms=5)
             ax.annotate(point.exp, (point.ns_per_element, point.excess), xytext=(3, 3), textcoords="offset points",
                         fontsize=7)
-        front = panel[panel["on_front"]].sort_values("ns_per_element") if len(panel) else panel
+        front = panel[panel["on_front"].astype(bool)].sort_values("ns_per_element")
         if len(front):
             ax.step(front["ns_per_element"], front["excess"], where="post", color="grey", lw=1, alpha=0.7)
         for rtol in contracts.CONTRACTS:

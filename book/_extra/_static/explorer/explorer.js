@@ -261,6 +261,11 @@
       return distinct(rows.map(r => r[this.cfg.x.column])).filter(v => v !== null).sort((a, b) => a - b);
     }
 
+    // The size range's menu entries: [value, label] of each x value.
+    xOptions() {
+      return this.xValues().map(v => [String(v), formatX(v, this.cfg.x.format)]);
+    }
+
     // A facet chosen from its menu: the size range offers the new rows' sizes,
     // all of them (the menus stay the same elements, and keep the focus).
     facetChanged() {
@@ -269,9 +274,7 @@
       this.state.xTo = xs[xs.length - 1];
       const { xFrom, xTo } = this.control;
       if (xFrom) {
-        for (const node of [xFrom, xTo]) {
-          node.replaceChildren(...xs.map(v => el("option", { value: String(v), text: formatX(v, this.cfg.x.format) })));
-        }
+        for (const node of [xFrom, xTo]) node.replaceChildren(...this.xOptions().map(([value, text]) => el("option", { value, text })));
         xFrom.value = String(this.state.xFrom);
         xTo.value = String(this.state.xTo);
       }
@@ -465,7 +468,7 @@
         })));
       }
       if (cfg.x.range) {
-        const xs = this.xValues().map(v => [String(v), formatX(v, cfg.x.format)]);
+        const xs = this.xOptions();
         const from = select("x-from", xs, String(state.xFrom), v => { state.xFrom = Number(v); if (state.xTo < state.xFrom) { state.xTo = state.xFrom; to.value = v; } this.update(); });
         const to = select("x-to", xs, String(state.xTo), v => { state.xTo = Number(v); if (state.xFrom > state.xTo) { state.xFrom = state.xTo; from.value = v; } this.update(); });
         this.controls.append(labelled(`${cfg.x.column} from`, from), labelled("to", to));
