@@ -915,9 +915,12 @@ cdef inline void _touch(const float* x, size_t n) noexcept nogil:
     _touched += s + x[n - 1]
 
 
-def touched_sum():
-    """The sum of every value time_batch's touches have loaded (tests: the touch is done)."""
-    return _touched
+def take_touched_sum():
+    """The sum of every value time_batch's touches have loaded since the last
+    call, then zero (tests: the touch is done; an earlier NaN input is forgotten)."""
+    global _touched
+    total, _touched = _touched, 0.0
+    return total
 
 
 def time_batch(Task task, list xs, list ys, size_t n, size_t calls, size_t first=0, bint touch=False):
