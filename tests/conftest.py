@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import kernels
-from kernels import api, build, contracts, registry
+from kernels import api, build, contracts, registry, tuning
 
 HIDE_ENV = "SOFTMAX_TEST_HIDE_ISAS"
 ERROR_LOG_ENV = "SOFTMAX_TEST_ERROR_LOG"
@@ -45,6 +45,26 @@ def _hide_isas() -> set[str]:
 
 
 HIDDEN = _hide_isas()
+
+
+def _untuned() -> None:
+    """The suite runs the registry's defaults, whatever `make book` (or
+    `tune`) stored for this CPU, so that a call and the plan a test builds
+    for it run the same kernels; the tests that tune monkeypatch these paths
+    themselves, and tests/test_exp_family.py runs every exponential the tuner
+    may pick (and every pairing of the two-pass passes)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="softmax-tests-untuned-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    tuning.choices_path = lambda: folder / "tuned.json"
+    tuning.dispatch_path = lambda: folder / "tuned.dispatch.json"
+    tuning.forget_cached_choices()
+
+
+_untuned()
 RUNNABLE = kernels.available_isas()
 NOT_EXECUTED = [isa for isa in build.compiled_isas() if isa not in RUNNABLE]
 

@@ -24,8 +24,10 @@
 
 /* ExtExp stays within 2 ULP while |x| < 2^16 (measured per binade, see
  * tests/test_exp.py; beyond it x*log2e's rounding pushes t outside the
- * polynomial's interval).  The two-pass fast path checks the exponent of its
- * sum against this bound and takes the guarded path otherwise. */
+ * polynomial's interval).  Pass 2 of two-pass clamps ExtExp's argument at
+ * -EXTEXP_MAX_ABS_INPUT (isa_helpers.h, v_extexp_argument); the fast path
+ * checks the exponent of its sum against this bound and takes the guarded
+ * path otherwise. */
 #define EXTEXP_MAX_ABS_INPUT 0x1p16f
 /* The guarded two-pass path evaluates ExtExp(max(x - shift, -EXTEXP_MAX_ABS_INPUT))
  * with shift = 0 while |max x| stays below this threshold (so no rounding is

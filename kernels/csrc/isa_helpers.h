@@ -38,6 +38,16 @@ SOFTMAX_INLINE vf v_tree_max(vf* v, int count) {
     return v[0];
 }
 
+/* The argument pass 2 of two-pass (and the guarded passes) give ExtExp:
+ * max(x, -2^16).  Below -2^16 ExtExp's reduction breaks down and its p may
+ * be anything, even inf, and inf * 2^-big is NaN; pass 1 does not see such an
+ * element when its p is finite, and pass 2 may use another exponential.  The
+ * fast path runs only while the row's maximum is above -2^16 + 111 (driver.c,
+ * EXTEXP_SAFE_EXPONENT), so a clamped element is more than 111 below it: its
+ * output, e^-111 of the largest or less, rounds to 0 either way.  NaN stays
+ * NaN (v_max returns its second operand). */
+SOFTMAX_INLINE vf v_extexp_argument(vf x) { return v_max(v_set1(-EXTEXP_MAX_ABS_INPUT), x); }
+
 /* (p * scale_m) * 2^(n + scale_e) for ExtExp(x) = p * 2^n (the exponential spec). */
 SOFTMAX_INLINE vf v_scaled_extexp_with(const exp_spec_t* spec, vf x, vf scale_m, vf scale_e) {
     vf e;

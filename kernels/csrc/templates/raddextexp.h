@@ -5,6 +5,9 @@
  * computes ExtExp(x) = p * 2^n for its vectors, raises the lanes' exponents
  * to the largest n seen (rescaling by exact powers of two, and only when some
  * lane grows), then adds the terms p * 2^(n - e), summed pairwise.
+ * An element far below the others (x < -2^16, where ExtExp's p may be any
+ * value) needs no clamp here: a finite p is scaled to 0, and a non-finite one
+ * makes the sum non-finite, which sends the row to the guarded path.
  * GUARDED kernels take e^(max(x - shift, -2^16)) instead: they handle -inf
  * and inputs of any magnitude, at the price of two more operations. */
 #include "prologue.h"
@@ -12,9 +15,7 @@
 #if GUARDED
 extexp_sum_t KERNEL_NAME(size_t n, const float* x, float shift) {
     const vf vshift = v_set1(shift);
-    const vf vclamp = v_set1(-EXTEXP_MAX_ABS_INPUT);
-/* max(clamp, x - shift): NaN stays NaN (v_max returns its second operand). */
-#define ARGUMENT(v) v_max(vclamp, v_sub((v), vshift))
+#define ARGUMENT(v) v_extexp_argument(v_sub((v), vshift))
 #else
 extexp_sum_t KERNEL_NAME(size_t n, const float* x) {
 #define ARGUMENT(v) (v)
