@@ -327,6 +327,27 @@ def test_plain_twins_have_no_streaming_stores():
         assert not twin.streaming and twin.family == variant.family and twin.isa == variant.isa
 
 
+def test_the_paper_protocol_times_kernels_softmax_with_plain_stores(rng, monkeypatch):
+    """Under the paper's protocol the kernels.softmax cases run the plan softmax
+    would run, streaming stores replaced by plain ones (here every pass that
+    has a streaming variant is given one, as a tuner may choose)."""
+    isa = kernels.available_isas()[-1]
+    streaming_plan = {a: kernels.Plan(a, isa, {v.family: next((w for w in registry.variants(v.family, isa)
+                                                                if w.streaming), v)
+                                               for v in kernels.Plan(a, isa).passes})
+                      for a in registry.ALGORITHMS}
+    assert any(v.streaming for p in streaming_plan.values() for v in p.passes)
+    monkeypatch.setattr(sweep.api, "plan_for", lambda algorithm, isa, n: streaming_plan[algorithm])
+    x = rng.uniform(-1000, 1000, 3000).astype(np.float32)
+    config = SweepConfig(isas=[isa], passes=False, bandwidth=False, peers=True)
+    api_cases = [c for c in cases_at(config, x, plain_stores=True) if c.group == "api"]
+    assert len(api_cases) == 2 * len(config.algorithms)
+    for case in api_cases:
+        names = case.meta["variant"].split(": ")[1].split("+")
+        assert names and not any(registry.lookup(name).streaming for name in names), case.meta
+    measure(api_cases, Buffers(x, "paper", llc_bytes=1 << 16), reps=2, target_ns=0, rng=rng)
+
+
 def test_case_with_its_own_outputs_at_a_page_offset(rng):
     """The 4K-aliasing experiment: a case writes to its own output buffers,
     placed at a chosen offset past a page boundary, and is checked there."""

@@ -159,6 +159,14 @@ def test_threaded_bandwidth_kernels_compute_what_one_thread_does(threads, n, rng
             np.testing.assert_array_equal(y, -x, err_msg=k.name)
 
 
+def test_threaded_roofs_try_every_kind_of_kernel_the_one_thread_roofs_try():
+    """A kind missing from the threaded candidates (the paced copy once was)
+    lets a threaded pass beat its threaded roof."""
+    one = {(k.pattern, k.variant.family) for k in bandwidth_kernels(BEST)}
+    many = {(k.pattern, k.variant.family) for k in bandwidth_kernels(BEST, threads=2) if k.threads == 2}
+    assert many == one
+
+
 def test_only_bandwidth_kernels_split_across_threads():
     core = build.load()
     with pytest.raises(ValueError, match="threads"):

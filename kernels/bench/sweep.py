@@ -14,6 +14,7 @@ At each size the sweep times, in the same interleaved rounds:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -70,7 +71,8 @@ class BandwidthKernel:
 # candidates: unroll, accumulator count and software prefetch vary; the load
 # width varies with the ISA (the widest, and AVX2's 32-byte loads in the
 # AVX2_SHAPES).  The threaded roofs try the 8-vector shapes, with and without
-# prefetch (on one thread these win or tie on the build machine).
+# prefetch (on one thread these win or tie on the build machine), and the
+# paced copy (a threaded pass with arithmetic can beat the bare copies too).
 _PF = registry.PREFETCH_DISTANCE
 # A paced copy too: passes with arithmetic between loads and stores can move
 # read+write traffic faster than a bare copy (kernels/csrc/templates/vcopy.h).
@@ -84,7 +86,8 @@ ROOF_SHAPES = {
     traffic.WRITE: [("vfill", 8, 1, 0)],
     traffic.WRITE_STREAMING: [("vfill", 8, 1, 0)],
 }
-THREADED_SHAPES = {pattern: [s for s in shapes if s[1] == 8] for pattern, shapes in ROOF_SHAPES.items()}
+THREADED_SHAPES = {pattern: [s for s in shapes if s[1] == 8 or s[0] == "vcopy_paced"]
+                   for pattern, shapes in ROOF_SHAPES.items()}
 AVX2_SHAPES = {pattern: [s for s in shapes if s[1] == 8 and not s[3]] for pattern, shapes in ROOF_SHAPES.items()
                if pattern in traffic.ROOF_PATTERNS}
 STREAMING_PATTERNS = (traffic.READ_WRITE_STREAMING, traffic.WRITE_STREAMING)
@@ -377,18 +380,27 @@ def api_partner(peer_case_label: str, algorithm: str, isa: str) -> str:
     return api_label(algorithm, isa, allocating=peer_case_label.endswith(ALLOCATING_SUFFIX))
 
 
-def api_case(algorithm: str, isa: str, allocating: bool = False) -> Case:
+def api_case(algorithm: str, isa: str, allocating: bool = False, plain_stores_at: int | None = None) -> Case:
     """An algorithm timed through kernels.softmax from Python, like the peers:
-    the fair comparison with them, Python call overhead included."""
+    the fair comparison with them, Python call overhead included.
+    plain_stores_at=n (the paper's protocol): the plan softmax runs at n with
+    its streaming variants replaced by their plain-store twins, called from
+    Python the same way (a kernels.Plan)."""
+    run = functools.partial(api.softmax, algorithm=algorithm, isa=isa)
+    variant = "kernels.softmax"
+    if plain_stores_at is not None:
+        chosen = api.plan_for(algorithm, isa, plain_stores_at)
+        run = api.Plan(algorithm, isa, {v.family: plain_twin(v) for v in chosen.passes}, threads=chosen.threads)
+        variant = "kernels.softmax's plan, plain stores: " + "+".join(v.name for v in run.passes)
     if allocating:
         def call(x):
-            return api.softmax(x, algorithm=algorithm, isa=isa)
+            return run(x)
     else:
         def call(x, y):
-            return api.softmax(x, algorithm=algorithm, isa=isa, out=y)
+            return run(x, out=y)
 
     form = peer_module.ALLOCATING if allocating else peer_module.OUT
-    meta = {"algorithm": algorithm, "isa": isa, "variant": "kernels.softmax", "output": form}
+    meta = {"algorithm": algorithm, "isa": isa, "variant": variant, "output": form}
     return Case(api_label(algorithm, isa, allocating), "api", python_runner(call, into=not allocating),
                 softmax_check(KERNEL_RTOL, 1e-4), meta=meta)
 
@@ -450,7 +462,9 @@ def cases_at(config: SweepConfig, x: np.ndarray, plain_stores: bool = False) -> 
     if config.peers:
         for peer in peer_module.peers(config.threads).values():
             cases += peer_cases(peer)
-        cases += [api_case(a, isa, allocating) for isa in isas for a in config.algorithms for allocating in (False, True)]
+        plain_at = x.size if plain_stores else None
+        cases += [api_case(a, isa, allocating, plain_at) for isa in isas for a in config.algorithms
+                  for allocating in (False, True)]
     return cases
 
 
