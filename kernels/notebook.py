@@ -64,10 +64,13 @@ def glue(name: str, value, display: bool = False):
 ISA_NAMES = {"scalar": "scalar C", "avx2": "AVX2+FMA", "avx512f": "AVX-512F"}
 
 
-def measured_on(report: dict, isas=None, sizes=None, threads=None, caches: bool = False, kernels=None) -> str:
+def measured_on(report: dict, isas=None, sizes=None, threads=None, caches: bool = False, kernels=None,
+                protocol: str | None = None) -> str:
     """A figure caption's second sentence: where, with what and at which sizes
-    its data were measured, the kernels that ran ({label: kernels}), and what
-    the dashed verticals of plots.mark_caches mean (`caches`)."""
+    its data were measured, under which protocol (a phrase, from
+    kernels.bench.sweep.describe_protocol), the kernels that ran ({label:
+    kernels}), and what the dashed verticals of plots.mark_caches mean
+    (`caches`)."""
     cpu = report["cpu"]
     text = f"Measured on {cpu['model']} (family/model {cpu['family_model']})"
     if isas:
@@ -81,6 +84,8 @@ def measured_on(report: dict, isas=None, sizes=None, threads=None, caches: bool 
         count = " and ".join(str(t) for t in threads)
         text += f", on {count} thread{'s' if threads[-1] > 1 else ''}"
     text += "."
+    if protocol:
+        text += f" Protocol: {protocol}."
     if kernels:
         text += " Kernels: " + "; ".join(f"{label}: {names}" for label, names in kernels.items()) + "."
     if caches:

@@ -16,7 +16,7 @@ import pytest
 import kernels
 from kernels import build, registry, tuning
 from kernels.bench import analysis, arguments, cli, machine, peers, plots, report, results, sweep, timing, traffic, tune
-from kernels.bench.sweep import (IN_PLACE_SENTINEL, Run, SweepConfig, api_label, api_partner,
+from kernels.bench.sweep import (IN_PLACE_SENTINEL, Run, SweepConfig, api_label, api_partner, describe_protocol,
                                  bandwidth_cases, bandwidth_kernels, cases_at, kernel_case, peer_cases)
 from kernels.bench.timing import BenchmarkError, Buffers, Case, measure, python_runner
 
@@ -753,3 +753,26 @@ def test_samples_data_keeps_the_rounds_in_order():
     assert data.loc[("b", 4000), "round_ns_per_element"] == [2.0, 6.0, 4.0]  # rep 0, 1, 2
     assert data.loc[("a", 1000), "ns_per_element"] == 2.0 and data.loc[("a", 1000), "reps"] == 3
     assert data.loc[("b", 1000), "gelem_per_s"] == pytest.approx(1 / 4.0)
+
+
+def test_captions_name_the_protocol_and_the_kernels():
+    """Every sweep figure's caption says which protocol measured it (the words
+    come from the config, so a default-kernel sweep does not say 'tuned') and
+    which kernels ran, per size class where the plan changes."""
+    from kernels.notebook import measured_on, plan_kernels
+
+    report = {"cpu": {"model": "Test CPU", "family_model": "25/17"}}
+    tuned, default = describe_protocol(SweepConfig()), describe_protocol(SweepConfig(variants="default", modes=["cold"]))
+    paper = describe_protocol(SweepConfig(), "paper")
+    assert "tuned kernels" in tuned and "reused" in tuned
+    assert "default kernels" in default and "tuned" not in default and "out of cache" in default
+    assert "paper's protocol" in paper and "plain stores" in paper and "1000" in paper
+    with pytest.raises(ValueError, match="protocol"):
+        describe_protocol(SweepConfig(), "fast")
+    summary = pd.DataFrame({"case": ["two-pass [avx2]"] * 3, "n": [1 << 20, 1 << 10, 1 << 26],
+                            "variant": ["a+b", "a+b", "a_nt+b"]})
+    kernels_of = plan_kernels(summary, ["two-pass [avx2]"])
+    assert kernels_of == {"two-pass [avx2]": "a + b, from n = 67,108,864, a_nt + b"}
+    caption = measured_on(report, isas="avx2", sizes=[1024], threads=1, protocol=paper, kernels=kernels_of)
+    assert f"Protocol: {paper}." in caption and "Kernels: two-pass [avx2]: a + b" in caption
+    assert "Protocol" not in measured_on(report, isas="avx2")

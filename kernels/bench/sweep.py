@@ -38,6 +38,7 @@ accumulators with plain stores, U(-1000, 1000) inputs, the "paper" buffer mode
 PAPER_SIZES = [m * 10**k for k in range(3, 8) for m in (1, 3)]  # 1K ... 30M (the paper goes to 300M: --sizes)
 PAPER_QUICK_SIZES = [1_000, 10_000, 100_000, 1_000_000, 3_000_000]
 PAPER_RANGE = 1000.0  # the paper's inputs: U(-1000, 1000)
+TUNED_RANGE = 10.0  # this book's inputs: U(-10, 10)
 MACHINE_BANDWIDTH_N = 1 << 27
 """Elements per array of the machine's bandwidth measurement (512 MiB): far out
 of cache here (one core's bandwidth stops changing above 2^24 elements on the
@@ -190,7 +191,26 @@ class SweepConfig:
         return chosen
 
 
-def row_input(n: int, seed: int, spread: float = 10.0) -> np.ndarray:
+_VARIANT_WORDS = {"tuned": "this machine's tuned kernels", "default": "the library's default kernels",
+                  "all": "every pass variant alone"}
+_MODE_WORDS = {"warm": "input and output reused (cached when they fit)",
+               "cold": "input and output rotated out of cache"}
+
+
+def describe_protocol(config: SweepConfig, protocol: str = "tuned") -> str:
+    """What a sweep's measurements under `protocol` ran, in words, for the
+    figures and tables that show them (kernels.notebook.measured_on)."""
+    if protocol == "paper":
+        return (f"the paper's protocol: tuned unroll with plain stores, U(\u2212{PAPER_RANGE:g}, {PAPER_RANGE:g}) "
+                "inputs, each input touched before its call, output rotated over buffers that keep it cold")
+    if protocol != "tuned":
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
+    modes = "; ".join(_MODE_WORDS[m] for m in config.modes)
+    return (f"this book's protocol: {_VARIANT_WORDS[config.variants]}, "
+            f"U(\u2212{TUNED_RANGE:g}, {TUNED_RANGE:g}) inputs, {modes}")
+
+
+def row_input(n: int, seed: int, spread: float = TUNED_RANGE) -> np.ndarray:
     """The benchmark input: uniform in [-spread, spread) (the paper's protocol:
     1000).  The two-pass and online pass-1 kernels branch on the data (a
     rescale when a lane's exponent or maximum grows); `python -m kernels.bench
@@ -569,7 +589,7 @@ def run_sweep(config: SweepConfig, progress: bool = True, log=print, machine_rep
     rng = np.random.default_rng(config.seed)
     for protocol, n, mode in measurements:
         paper = protocol == "paper"
-        x = row_input(n, config.seed, PAPER_RANGE if paper else 10.0)
+        x = row_input(n, config.seed, PAPER_RANGE if paper else TUNED_RANGE)
         buffers = Buffers(x, mode, llc)
         cases = cases_at(config, buffers.x, plain_stores=paper)
         bar.set_description(f"n={n} {mode}")
