@@ -668,12 +668,13 @@ def test_tune_agreement_counts_the_runs_that_chose_the_same_kernels():
 
     from kernels.bench import agreement
 
-    def table(kernels):
+    def table(kernels, tie=""):
         return pd.DataFrame([{"isa": "avx2", "size class": "in-cache", "algorithm": "two-pass", "choice": "default",
-                              "kernels": kernels}])
-    result = agreement.agreement([table("a + b"), table("a + b"), table("a + c")])
+                              "kernels": kernels, "tie": tie}])
+    result = agreement.agreement([table("a + b", "tuned shapes"), table("a + b"), table("a + c")])
     row = result.iloc[0]
     assert row["runs agreeing"] == "2/3" and not row["agree"] and row["kernels"] == "a + b"
+    assert row["runs recording a tie"] == "1/3"
     assert row["others"] == "a + c (1)"
     assert agreement.agreement([table("a"), table("a")]).iloc[0]["agree"]
 

@@ -22,14 +22,19 @@ KEY = ["isa", "size class", "algorithm"]
 
 def agreement(tables: list[pd.DataFrame]) -> pd.DataFrame:
     """Per (isa, size class, algorithm) of the tuner's tables, one per run:
-    the most frequent kernels, in how many runs, and the other choices."""
+    the most frequent kernels, in how many runs, the other choices, and in
+    how many runs the tuner recorded a tie with its choice."""
     rows = []
     runs = len(tables)
     everything = pd.concat([t.assign(run=i) for i, t in enumerate(tables)], ignore_index=True)
     for key, group in everything.groupby(KEY, sort=False):
         counts = Counter(group["kernels"])
         (top, top_count), *others = counts.most_common()
+        # A run whose decision recorded a tie (a candidate the evidence could
+        # not tell from its choice) says itself that its choice is a toss-up.
+        recorded = int((group["tie"].fillna("") != "").sum()) if "tie" in group else 0
         rows.append({**dict(zip(KEY, key)), "runs agreeing": f"{top_count}/{runs}", "agree": top_count == runs,
+                     "runs recording a tie": f"{recorded}/{runs}",
                      "choice": Counter(group["choice"]).most_common(1)[0][0], "kernels": top,
                      "others": "; ".join(f"{k} ({c})" for k, c in others)})
     return pd.DataFrame(rows)
@@ -54,7 +59,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"tuner run {run + 1} of {args.runs} ...", flush=True)
         tables.append(tune(isas, algorithms, args.reps, args.quick, log=lambda message: None)[1])
     table = agreement(tables)
-    with pd.option_context("display.width", 250, "display.max_columns", 10, "display.max_colwidth", 120):
+    with pd.option_context("display.width", 250, "display.max_columns", 12, "display.max_colwidth", 120):
         print(table.to_string(index=False))
-    print(f"\n{int(table['agree'].sum())} of {len(table)} choices the same in all {args.runs} runs")
+    split = table[~table["agree"]]
+    tied = int((split["runs recording a tie"].str.split("/").str[0].astype(int) > 0).sum())
+    print(f"\n{int(table['agree'].sum())} of {len(table)} choices the same in all {args.runs} runs; "
+          f"of the others, {tied} recorded a tie in at least one run")
     return 0
