@@ -61,8 +61,8 @@ def main(args: argparse.Namespace) -> int:
     table = agreement(tables)
     with pd.option_context("display.width", 250, "display.max_columns", 12, "display.max_colwidth", 120):
         print(table.to_string(index=False))
-    split = table[~table["agree"]]
-    tied = int((split["runs recording a tie"].str.split("/").str[0].astype(int) > 0).sum())
+    none_tied = f"0/{args.runs}"
+    tied = int((table.loc[~table["agree"], "runs recording a tie"] != none_tied).sum())
     print(f"\n{int(table['agree'].sum())} of {len(table)} choices the same in all {args.runs} runs; "
           f"of the others, {tied} recorded a tie in at least one run")
     return 0

@@ -165,8 +165,12 @@ def pass_efficiency(summary: pd.DataFrame, n: int, mode: str = "warm", isa: str 
     return fig, ax
 
 
-def algorithm_cases(summary: pd.DataFrame, isa: str, peers: bool = True) -> list[str]:
-    cases = [f"{a} [{isa}]" for a in registry.ALGORITHMS if f"{a} [{isa}]" in set(summary["case"])]
+def algorithm_cases(summary: pd.DataFrame, isa, peers: bool = True) -> list[str]:
+    """The algorithm cases of the summary with one ISA's kernels (or each of
+    a list of ISAs', ISA by ISA), then the peers' cases (`peers`)."""
+    isas = [isa] if isinstance(isa, str) else list(isa)
+    measured = set(summary["case"])
+    cases = [f"{a} [{i}]" for i in isas for a in registry.ALGORITHMS if f"{a} [{i}]" in measured]
     if peers:
         cases += sorted(c for c in summary["case"].unique() if c.startswith("peer: "))
     return cases
