@@ -723,9 +723,9 @@ def test_a_run_of_both_protocols_is_explored_one_protocol_at_a_time(rng):
     assert config["facets"] == ["protocol"] and config["facetDefaults"]["protocol"] == "tuned"
     with pytest.raises(ValueError, match="protocol"):
         both.with_protocol_of(paper)
-    with pytest.raises(ValueError, match="rounds"):
-        tuned.with_protocol_of(Run(SweepConfig(reps=3, protocols=["paper"]), tuned.machine, paper_samples,
-                                   pd.DataFrame()))
+    paper9 = tuned.with_protocol_of(Run(SweepConfig(reps=9, protocols=["paper"]), tuned.machine, paper_samples,
+                                        pd.DataFrame()))
+    assert paper9.config.reps_of("paper") == 9 and paper9.config.reps_of("tuned") == tuned.config.reps
 
 
 def test_report_places_sizes_by_the_cache_they_fit_in():

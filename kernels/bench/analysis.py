@@ -13,6 +13,13 @@ median cannot beat it unless the traffic model charges the pass for bytes it
 does not move.  So an efficiency (roof / median) above 1 is an error in the
 model, raised as RoofError, never a result: no tolerance is needed, because
 noise only slows medians relative to best rounds.
+
+That last step needs enough rounds where an algorithm runs exactly at its
+roof: reloading under the paper's protocol (output cold on every call) hides
+its arithmetic behind the output's cache misses entirely, so its time equals
+its movement sequence's, and the median of 3 rounds beat the best of 3 rounds
+of one sequence (by 1.6 % at n = 3,000 in a CI run).  Hence several sequences
+(kernels.bench.sweep.SEQUENCE_SHAPES) and 9 rounds for that protocol.
 """
 
 from __future__ import annotations
@@ -139,11 +146,15 @@ def roofs(summary: pd.DataFrame, write_allocate: bool = True) -> pd.DataFrame:
 
 
 def _sequences(summary: pd.DataFrame) -> dict[tuple, tuple[float, str]]:
-    """(mode, n, algorithm, streaming) -> (best round ns per element, kernels) of the
-    algorithms' movement sequences (kernels.bench.sweep.sequence_case)."""
+    """(mode, n, algorithm, streaming) -> (best round ns per element, kernels) of
+    the fastest of the algorithm's movement sequences (kernels.bench.sweep.sequence_case)."""
     s = summary[summary["group"].eq("bandwidth") & summary["case"].str.startswith(SEQUENCE_PREFIX)]
-    return {(r.mode, r.n, r.algorithm, ",".join(sorted(_streaming_families(r.streaming)))):
-            (r.min_ns / r.n, f"sequence {r.variant}") for r in s.itertuples()}
+    fastest = {}
+    for r in s.itertuples():
+        key = (r.mode, r.n, r.algorithm, ",".join(sorted(_streaming_families(r.streaming))))
+        if key not in fastest or r.min_ns / r.n < fastest[key][0]:
+            fastest[key] = (r.min_ns / r.n, f"sequence {r.variant}")
+    return fastest
 
 
 def add_roofs(summary: pd.DataFrame, write_allocate: bool = True) -> pd.DataFrame:
