@@ -777,3 +777,11 @@ def test_captions_name_the_protocol_and_the_kernels():
     caption = measured_on(report, isas="avx2", sizes=[1024], threads=1, protocol=paper, kernels=kernels_of)
     assert f"Protocol: {paper}." in caption and "Kernels: two-pass [avx2]: a + b" in caption
     assert "Protocol" not in measured_on(report, isas="avx2")
+    assert "every pass variant timed alone" in describe_protocol(SweepConfig(variants="all"))
+    from kernels import tuning
+    from kernels.bench import adversarial
+
+    limit = tuning.in_cache_row_limit()
+    rows = adversarial.describe_protocol([limit, limit * 8])
+    assert "rising" in rows and "reused" in rows and "out of cache" in rows
+    assert "out of cache" not in adversarial.describe_protocol([limit])

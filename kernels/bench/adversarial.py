@@ -19,7 +19,7 @@ import pandas as pd
 from .. import api, registry, tuning
 from . import machine
 from .arguments import add_row_arguments, row_settings
-from .sweep import algorithm_case, row_input
+from .sweep import MODE_WORDS, algorithm_case, row_input
 from .timing import Buffers, measure
 
 # The steepest rising row the two-pass fast path takes: beyond |x| = 2^15 a
@@ -53,6 +53,18 @@ def measure_rows(sizes, isas, algorithms, reps: int = 9, target_ms: float = 20.0
                 samples.append({**row, "n": n, "row": kind, "mode": mode})
             del buffers
     return pd.DataFrame(samples)
+
+
+def describe_protocol(sizes) -> str:
+    """What measure_rows ran at `sizes`, in words (for captions: kernels.notebook.measured_on)."""
+    limit = tuning.in_cache_row_limit()
+    buffers = []
+    if min(sizes) <= limit:
+        buffers.append(f"n \u2264 {limit:,}: {MODE_WORDS['warm']}")
+    if max(sizes) > limit:
+        buffers.append(f"n > {limit:,}: {MODE_WORDS['cold']}")
+    return (f"this machine's tuned kernels on each kind of row ({', '.join(ROWS)}), each kind timed in its own "
+            f"interleaved rounds; " + "; ".join(buffers))
 
 
 def cost_table(samples: pd.DataFrame) -> pd.DataFrame:

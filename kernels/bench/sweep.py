@@ -207,8 +207,8 @@ class SweepConfig:
 
 
 _VARIANT_WORDS = {"tuned": "this machine's tuned kernels", "default": "the library's default kernels",
-                  "all": "every pass variant alone"}
-_MODE_WORDS = {"warm": "input and output reused (cached when they fit)",
+                  "all": "this machine's tuned kernels, and every pass variant timed alone"}
+MODE_WORDS = {"warm": "input and output reused (cached when they fit)",
                "cold": "input and output rotated out of cache"}
 
 
@@ -220,7 +220,7 @@ def describe_protocol(config: SweepConfig, protocol: str = "tuned") -> str:
                 "inputs, each input touched before its call, output rotated over buffers that keep it cold")
     if protocol != "tuned":
         raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
-    modes = "; ".join(_MODE_WORDS[m] for m in config.modes)
+    modes = "; ".join(MODE_WORDS[m] for m in config.modes)
     return (f"this book's protocol: {_VARIANT_WORDS[config.variants]}, "
             f"U(\u2212{TUNED_RANGE:g}, {TUNED_RANGE:g}) inputs, {modes}")
 
