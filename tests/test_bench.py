@@ -606,6 +606,21 @@ def test_the_winner_is_measured_again_before_it_is_stored(confirmed, monkeypatch
 JITTER = (0.1, -0.1, 0.08, -0.12, 0.0, 0.1, -0.09, 0.11, -0.1)
 
 
+def test_a_confirmed_winner_records_the_rivals_it_could_not_be_told_from(monkeypatch):
+    """Two candidates both beat the default, and the rounds cannot tell them
+    apart: another run may store the other one, so this run records the tie."""
+    times = {"default": drifting(100.0), "default" + tune.AA_SUFFIX: drifting(100.0), "x": drifting(80.0),
+             "y": drifting(75.0, JITTER), "z": drifting(99.0)}
+    isa = kernels.available_isas()[-1]
+    plan = kernels.api.Plan("three-pass-recompute", isa)
+    monkeypatch.setattr(tune, "candidate_plans", lambda *args, **kwargs: {k: plan for k in ("default", "x", "y", "z")})
+    monkeypatch.setattr(tune, "measure_plans", lambda plans, *args, **kwargs: [
+        rounds({label: times[label] for label in list(plans) + ["default" + tune.AA_SUFFIX]})])
+    choice = tune.choose_plan("three-pass-recompute", isa, {}, [1 << 12], "in-cache", None, 9, None)
+    assert choice.label == "x" and list(choice.tied) == ["y"]  # z is clearly slower; the default lost
+    assert "tie with y" in choice.describe()
+
+
 @pytest.mark.parametrize("candidate, expected", [
     (drifting(80.0), "better"),
     (drifting(93.0, JITTER), "tie"),  # maybe 7 % faster, maybe not: the evidence cannot tell
@@ -676,7 +691,10 @@ def test_tune_agreement_counts_the_runs_that_chose_the_same_kernels():
     assert row["runs agreeing"] == "2/3" and not row["agree"] and row["kernels"] == "a + b"
     assert row["runs recording a tie"] == "1/3"
     assert row["others"] == "a + c (1)"
+    assert not row["clear runs agree"]  # a + b and a + c, both without a tie
     assert agreement.agreement([table("a"), table("a")]).iloc[0]["agree"]
+    flips_in_a_toss_up = agreement.agreement([table("a + b"), table("a + c", "tuned shapes"), table("a + b")])
+    assert not flips_in_a_toss_up.iloc[0]["agree"] and flips_in_a_toss_up.iloc[0]["clear runs agree"]
 
 
 def test_tuner_keeps_the_default_when_the_winner_loses_on_rising_rows(monkeypatch):
@@ -685,14 +703,14 @@ def test_tuner_keeps_the_default_when_the_winner_loses_on_rising_rows(monkeypatc
     from kernels.bench import tune
     from kernels.bench.evidence import AA_SUFFIX, Rounds
 
-    def rounds(default_ns, candidate_ns):
+    def rounds(default_ns, candidate_ns, others=()):
         return [Rounds([{"rep": r, "case": case, "ns_per_call": ns * (1 + 0.001 * r)}
                         for r in range(15) for case, ns in (("default", default_ns), ("default" + AA_SUFFIX, default_ns),
-                                                           ("fast", candidate_ns))])]
+                                                           ("fast", candidate_ns), *others)])]
 
     def fake_measure(plans, sizes, size_class, llc, reps, rng, kind="random"):
         if len(plans) > 2:  # the first measurement: every candidate
-            return rounds(10.0, 7.0)
+            return rounds(10.0, 7.0, [("x", 20.0)])
         return rounds(10.0, 7.0) if kind == "random" else rounds(10.0, 14.0)
 
     monkeypatch.setattr(tune, "candidate_plans", lambda algorithm, isa, shapes, log=None: {"default": "D", "fast": "F", "x": "X"})

@@ -275,15 +275,18 @@ def choose_plan(algorithm: str, isa: str, shapes: dict, sizes: list[int], size_c
     confirmation = evidence(rounds, "default", candidate, "default")
     if verdict(confirmation) != "better":
         return Choice("default", plans["default"], candidate, confirmation, rounds, {candidate: confirmation})
+    # Candidates the first measurement could not tell from the winner: another
+    # run may pick one of them, and this run says so.
+    rivals = {label: e for label, e in ties(list(plans), candidate, first).items() if label != "default"}
     if algorithm not in DATA_DEPENDENT:
-        return Choice(candidate, plans[candidate], candidate, confirmation, rounds, {})
+        return Choice(candidate, plans[candidate], candidate, confirmation, rounds, rivals)
     # The worst case decides too: a winner on random rows that the default
     # beats convincingly on rising rows is not stored.
     worst = evidence(measure_plans(pair, sizes, size_class, llc, reps, rng, WORST_ROW), candidate, "default",
                      "default")
     if verdict(worst) == "better":
         return Choice("default", plans["default"], candidate, confirmation, rounds, {}, worst)
-    return Choice(candidate, plans[candidate], candidate, confirmation, rounds, {}, worst)
+    return Choice(candidate, plans[candidate], candidate, confirmation, rounds, rivals, worst)
 
 
 def tune(isas, algorithms, reps: int, quick: bool, log=print) -> tuple[dict, pd.DataFrame]:
