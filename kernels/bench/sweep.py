@@ -114,21 +114,20 @@ def bandwidth_kernels(isa: str, threads: int = 1) -> list[BandwidthKernel]:
     return out
 
 
-SEQUENCE_SHAPES = {
-    # name: per pattern, the bandwidth kernel that stands for a pass of it in a
-    # sequence.  The sequences differ in unroll and in how the copy paces its
-    # stores; the fastest bounds the algorithm.  Where an algorithm's arithmetic
-    # hides entirely behind its data movement (reloading under the paper's
-    # protocol, whose output is cold on every call), its time equals its
-    # sequence's, and only several sequences' best rounds keep below its median.
-    "8 vectors": {traffic.READ: ("rmax", 8, 8, 0), traffic.READ_WRITE: ("vcopy", 8, 1, 0),
-                  traffic.READ_WRITE_STREAMING: ("vcopy", 8, 1, 0), traffic.IN_PLACE: ("vscale", 8, 1, 0)},
-    "4 vectors": {traffic.READ: ("rmax", 4, 4, 0), traffic.READ_WRITE: ("vcopy", 4, 1, 0),
-                  traffic.READ_WRITE_STREAMING: ("vcopy", 4, 1, 0), traffic.IN_PLACE: ("vscale", 4, 1, 0)},
-    "4 vectors, paced copy": {traffic.READ: ("rmax", 4, 4, 0), traffic.READ_WRITE: ("vcopy_paced", 4, 1, 0),
-                              traffic.READ_WRITE_STREAMING: ("vcopy_paced", 4, 1, 0),
-                              traffic.IN_PLACE: ("vscale", 4, 1, 0)},
-}
+def _sequence_shapes(vectors: int, copy: str = "vcopy") -> dict:
+    """Per pattern, the bandwidth kernel that stands for a pass of it in a
+    sequence: `vectors` per iteration (and as many max accumulators)."""
+    return {traffic.READ: ("rmax", vectors, vectors, 0), traffic.READ_WRITE: (copy, vectors, 1, 0),
+            traffic.READ_WRITE_STREAMING: (copy, vectors, 1, 0), traffic.IN_PLACE: ("vscale", vectors, 1, 0)}
+
+
+# The sequences differ in unroll and in how the copy paces its stores; the
+# fastest bounds the algorithm.  Where an algorithm's arithmetic hides entirely
+# behind its data movement (reloading under the paper's protocol, whose output
+# is cold on every call), its time equals its sequence's, and only several
+# sequences' best rounds keep below its median.
+SEQUENCE_SHAPES = {"8 vectors": _sequence_shapes(8), "4 vectors": _sequence_shapes(4),
+                   "4 vectors, paced copy": _sequence_shapes(4, "vcopy_paced")}
 SEQUENCE_PREFIX = "roof sequence: "
 
 
