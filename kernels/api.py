@@ -340,12 +340,13 @@ def plan_for(algorithm: str, isa: str | None, n: int, threads=None, rows: int = 
     return plan
 
 
-def _choose(isa: str, outer: int, n: int, inner: int, threads: int) -> str:
-    """The algorithm "auto" runs on an (outer, n, inner) array (softmax along n)."""
+def _choose(isa: str, outer: int, n: int, inner: int, threads: int, operation: str = "softmax") -> str:
+    """The algorithm "auto" of the operation runs on an (outer, n, inner)
+    array (along n)."""
     probe = plan_for(registry.ALGORITHMS[0], isa, n, threads)  # every algorithm shares the thread policy
     used, _ = probe._plan.schedule(outer, n, inner)
     layout = "rows" if inner == 1 else "columns"
-    return tuning.choose_algorithm(isa, layout, n, outer * inner, used)
+    return tuning.choose_algorithm(isa, layout, n, outer * inner, used, operation)
 
 
 class _Shape:
@@ -356,18 +357,23 @@ class _Shape:
         self.ndim = len(self.shape)
 
 
-def resolved_key(shape, axis, algorithm: str, isa: str | None, threads, rtol: float = contracts.DEFAULT_RTOL
-                 ) -> tuple:
+def resolved_key(shape, axis, algorithm: str, isa: str | None, threads, rtol: float = contracts.DEFAULT_RTOL,
+                 operation: str = "softmax") -> tuple:
     """The key of a resolved call in `_resolved`: a looser contract's calls
-    add their rtol; the default's key is the one the fast path looks up."""
+    add their rtol, log_softmax's "auto" its operation; the default's key is
+    the one softmax's fast path looks up."""
     key = (shape, axis, algorithm, isa, threads)
-    return key if rtol == contracts.DEFAULT_RTOL else key + (rtol,)
+    if rtol != contracts.DEFAULT_RTOL:
+        key += (rtol,)
+    return key + (operation,) if operation != "softmax" and algorithm == AUTO else key
 
 
-def resolve(x, axis, algorithm: str, isa: str | None, threads, rtol: float = contracts.DEFAULT_RTOL
-            ) -> tuple[Plan, int]:
-    """The plan and non-negative axis a softmax call on x's shape runs with;
-    remembered per (shape, arguments)."""
+def resolve(x, axis, algorithm: str, isa: str | None, threads, rtol: float = contracts.DEFAULT_RTOL,
+            operation: str = "softmax") -> tuple[Plan, int]:
+    """The plan and non-negative axis a softmax call on x's shape runs with
+    (for log_softmax, operation="log_softmax": the softmax plan whose log twin
+    it runs, "auto" following log_softmax's decision map); remembered per
+    (shape, arguments)."""
     if not isinstance(x, (np.ndarray, _Shape)):
         raise TypeError(f"x must be a numpy.ndarray of float32, not {type(x).__name__}")
     if x.ndim == 0:
@@ -377,19 +383,21 @@ def resolve(x, axis, algorithm: str, isa: str | None, threads, rtol: float = con
     outer, n, inner = split_shape(x.shape, dim)
     chosen = algorithm
     if algorithm == AUTO:
-        chosen = _choose(resolve_isa(isa), outer, n, inner, count)
+        chosen = _choose(resolve_isa(isa), outer, n, inner, count, operation)
     plan = plan_for(check_algorithm(chosen), isa, n, count, rtol=rtol)
     if len(_resolved) >= _RESOLVED_LIMIT:
         _resolved.clear()
-    _resolved[resolved_key(x.shape, axis, algorithm, isa, threads, rtol)] = plan, dim
+    _resolved[resolved_key(x.shape, axis, algorithm, isa, threads, rtol, operation)] = plan, dim
     return plan, dim
 
 
-def choose_algorithm(shape, *, axis=-1, isa: str | None = None, threads=None) -> str:
-    """The algorithm ``softmax(x, algorithm="auto", ...)`` runs for an x of
-    this shape: from the decision map the tuner stored for this machine, else
-    the documented default (see `kernels.tuning.choose_algorithm`)."""
-    return resolve(_Shape(shape), axis, AUTO, isa, threads)[0].algorithm
+def choose_algorithm(shape, *, axis=-1, isa: str | None = None, threads=None, operation: str = "softmax") -> str:
+    """The algorithm ``softmax(x, algorithm="auto", ...)`` (with
+    operation="log_softmax": ``log_softmax``'s) runs for an x of this shape:
+    from the operation's decision map the tuner stored for this machine, else
+    its documented default (see `kernels.tuning.choose_algorithm`)."""
+    tuning.candidates(operation)  # a clear error for an unknown operation
+    return resolve(_Shape(shape), axis, AUTO, isa, threads, operation=operation)[0].algorithm
 
 
 def softmax(x, *, axis=-1, algorithm: str = AUTO, isa: str | None = None, threads=None, out=None,

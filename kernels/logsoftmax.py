@@ -1,7 +1,8 @@
 """log_softmax: the softmax driver's reductions, then y = x - log(normaliser).
 
 Every call resolves the softmax plan it would run (`kernels.api.resolve`:
-the same checks, ISA, threads, "auto" choice and tuned variants) and runs its
+the same checks, ISA, threads and tuned variants; "auto" follows
+log_softmax's decision map) and runs its
 log twin: a compiled plan with the same algorithm, thread policy and
 reduction kernels whose write pass is the subtraction (``vsub``; see
 ``registry.LOG_ALGORITHM_PASSES`` and "log_softmax" in ``csrc/driver.c``).
@@ -14,6 +15,8 @@ import weakref
 import numpy as np
 
 from . import api, build, contracts, registry
+
+OPERATION = "log_softmax"  # the name of its decision map (kernels.tuning.DECISION_KEYS)
 
 # softmax Plan -> its compiled log_softmax twin (dropped with the plan)
 _log_plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -59,10 +62,10 @@ def _softmax_plan(x, axis, algorithm, isa, threads, rtol):
     and 1.0 would find the entries of 1)."""
     if type(axis) is int and (threads is None or type(threads) is int):
         try:
-            return api._resolved[api.resolved_key(x.shape, axis, algorithm, isa, threads, rtol)]
+            return api._resolved[api.resolved_key(x.shape, axis, algorithm, isa, threads, rtol, OPERATION)]
         except (KeyError, AttributeError, TypeError):
             pass
-    return api.resolve(x, axis, algorithm, isa, threads, contracts.check_rtol(rtol))
+    return api.resolve(x, axis, algorithm, isa, threads, contracts.check_rtol(rtol), OPERATION)
 
 
 def log_softmax(x, *, axis=-1, algorithm: str = api.AUTO, isa: str | None = None, threads=None,
@@ -70,7 +73,10 @@ def log_softmax(x, *, axis=-1, algorithm: str = api.AUTO, isa: str | None = None
     """Log of the softmax of a float32 array along one axis,
     ``y = x - log(sum(exp(x)))`` without forming exp(x)/sum: the parameters,
     errors and threading of `kernels.softmax`, with one of the same four
-    algorithms ("auto" picks what softmax would for this shape):
+    algorithms ("auto" follows log_softmax's own decision map, measured by
+    `python -m kernels.bench tune`, else its documented default,
+    `kernels.tuning.default_log_softmax_algorithm`; three-pass-reload stands
+    for both three-pass algorithms there):
 
     - three-pass (recompute and reload alike: reloading e^(x - max) is of
       no use to a pass that needs x): max, sum of e^(x - max), subtract;

@@ -487,6 +487,10 @@ ALGORITHM_COLUMN_PASSES = {
 # log_softmax runs each algorithm's reductions, then y = x - log(normaliser)
 # (vsub).  The two three-pass variants coincide: the reload variant's stored
 # e^(x - max) are of no use to a pass that needs x (see csrc/driver.c).
+LOG_SOFTMAX_ALGORITHMS = ("three-pass-reload", "two-pass", "online")
+"""The distinct log_softmax algorithms (three-pass-reload stands for both
+three-pass ones): the candidates of log_softmax's decision map."""
+
 LOG_ALGORITHM_PASSES = {
     "three-pass-recompute": ("rmax", "raddexpminusmax", "vsub"),
     "three-pass-reload": ("rmax", "raddexpminusmax", "vsub"),

@@ -20,6 +20,10 @@ compiled kernels) in the kernel cache folder:
          "margin": [[1.31, null, ...], ...],           # optional: runner-up time / fastest time
          "tie": [[false, null, ...], ...]}}}}}          # optional: fastest and runner-up within noise
 
+  "log_softmax_decisions" (optional) has the format of "decisions": the map
+  of ``log_softmax(algorithm="auto")``, whose algorithms are
+  registry.LOG_SOFTMAX_ALGORITHMS.
+
   layout is "rows" (softmax along the last axis) or "columns" (along a
   non-last axis: rows counts the columns, outer * inner).  A call looks up the
   largest stored thread count <= the threads it runs on whose grid holds a
@@ -153,25 +157,32 @@ def _check_dispatch(stored) -> None:
         raise ValueError("not a JSON object")
     for isa, policy in stored.get("threads", {}).items():
         ThreadPolicy(**policy)
-    for isa, layouts in stored.get("decisions", {}).items():
-        for layout, by_threads in layouts.items():
-            for threads, grid in by_threads.items():
-                int(threads)
-                if not all(type(size) is int for size in grid["n"] + grid["rows"]):
-                    raise ValueError(f"{isa}/{layout}/{threads}: the grid sizes are not all integers")
-                cells = grid["algorithm"]
-                if len(cells) != len(grid["n"]) or any(len(row) != len(grid["rows"]) for row in cells):
-                    raise ValueError(f"{isa}/{layout}/{threads}: the algorithm grid is not n x rows")
-                unknown = {a for row in cells for a in row if a is not None and a not in registry.ALGORITHMS}
-                if unknown:
-                    raise ValueError(f"{isa}/{layout}/{threads}: unknown algorithms {sorted(unknown)}")
+    for operation, key in DECISION_KEYS.items():
+        for isa, layouts in stored.get(key, {}).items():
+            for layout, by_threads in layouts.items():
+                for threads, grid in by_threads.items():
+                    _check_grid(grid, operation, f"{key}/{isa}/{layout}/{threads}")
 
 
-def save_dispatch(decisions: dict, threads: dict, meta: dict) -> Path:
-    """Stores a decision map and thread policies (the format above)."""
+def _check_grid(grid: dict, operation: str, where: str) -> None:
+    if not all(type(size) is int for size in grid["n"] + grid["rows"]):
+        raise ValueError(f"{where}: the grid sizes are not all integers")
+    cells = grid["algorithm"]
+    if len(cells) != len(grid["n"]) or any(len(row) != len(grid["rows"]) for row in cells):
+        raise ValueError(f"{where}: the algorithm grid is not n x rows")
+    unknown = {a for row in cells for a in row if a is not None and a not in candidates(operation)}
+    if unknown:
+        raise ValueError(f"{where}: unknown algorithms {sorted(unknown)}")
+
+
+def save_dispatch(decisions: dict, threads: dict, meta: dict, log_softmax_decisions: dict | None = None) -> Path:
+    """Stores the decision maps and thread policies (the format above)."""
     path = dispatch_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"meta": meta, "threads": threads, "decisions": decisions}, indent=2))
+    stored = {"meta": meta, "threads": threads, DECISION_KEYS["softmax"]: decisions}
+    if log_softmax_decisions:
+        stored[DECISION_KEYS["log_softmax"]] = log_softmax_decisions
+    path.write_text(json.dumps(stored, indent=2))
     forget_cached_choices()
     return path
 
@@ -229,9 +240,20 @@ def nearest_point(grid: dict, n: int, rows: int) -> tuple[int, int] | None:
     return best[1:] if best else None
 
 
-def stored_grid(isa: str, layout: str, threads: int) -> dict | None:
+DECISION_KEYS = {"softmax": "decisions", "log_softmax": "log_softmax_decisions"}
+"""Where each operation's decision map is stored (the format above)."""
+
+
+def candidates(operation: str) -> tuple[str, ...]:
+    """The algorithms an operation's "auto" chooses from."""
+    if operation not in DECISION_KEYS:
+        raise ValueError(f"unknown operation {operation!r}; choose one of {', '.join(map(repr, DECISION_KEYS))}")
+    return registry.ALGORITHMS if operation == "softmax" else registry.LOG_SOFTMAX_ALGORITHMS
+
+
+def stored_grid(isa: str, layout: str, threads: int, operation: str = "softmax") -> dict | None:
     """The stored decision grid for calls on `threads` threads, or None."""
-    by_threads = _stored_dispatch().get("decisions", {}).get(isa, {}).get(layout)
+    by_threads = _stored_dispatch().get(DECISION_KEYS[operation], {}).get(isa, {}).get(layout)
     if not by_threads:
         return None
     measured = [int(t) for t, grid in by_threads.items() if any(a for row in grid["algorithm"] for a in row)]
@@ -239,9 +261,10 @@ def stored_grid(isa: str, layout: str, threads: int) -> dict | None:
     return by_threads[str(fitting[-1])] if fitting else None
 
 
-def stored_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> str | None:
-    """The algorithm the stored decision map gives, or None."""
-    grid = stored_grid(isa, layout, threads)
+def stored_algorithm(isa: str, layout: str, n: int, rows: int, threads: int, operation: str = "softmax"
+                     ) -> str | None:
+    """The algorithm the operation's stored decision map gives, or None."""
+    grid = stored_grid(isa, layout, threads, operation)
     point = nearest_point(grid, n, rows) if grid else None
     return grid["algorithm"][point[0]][point[1]] if point else None
 
@@ -274,12 +297,32 @@ def default_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) ->
     return "three-pass-reload"
 
 
-def choose_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> str:
-    """What algorithm="auto" runs for `rows` rows (layout "rows") or columns
-    ("columns") of n elements on `threads` threads: the stored decision map's
-    choice at the nearest measured point (the rule at the top of this
-    module), else `default_algorithm`."""
-    return stored_algorithm(isa, layout, n, rows, threads) or default_algorithm(isa, layout, n, rows, threads)
+def default_log_softmax_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) -> str:
+    """The untuned choice of log_softmax's "auto": two-pass everywhere.
+
+    Every log_softmax algorithm computes one exponential per element, so
+    softmax's reasons for three-pass (reloading stored exponentials) do not
+    apply, and two-pass reads x twice where three-pass reads it three times.
+    Measured with `python -m kernels.bench tune --dispatch-only --dry-run` on
+    a 2-core Zen 3 (AVX2) VM: on both layouts and thread counts two-pass was
+    the fastest, or within noise of it, at every grid point but the shortest
+    rows in the largest batches (n = 128, 4096 rows or columns, one thread:
+    three-pass by 1.06-1.08)."""
+    del isa, layout, n, rows, threads
+    return "two-pass"
+
+
+DEFAULT_RULES = {"softmax": default_algorithm, "log_softmax": default_log_softmax_algorithm}
+
+
+def choose_algorithm(isa: str, layout: str, n: int, rows: int, threads: int, operation: str = "softmax") -> str:
+    """What algorithm="auto" of the operation (softmax or log_softmax) runs
+    for `rows` rows (layout "rows") or columns ("columns") of n elements on
+    `threads` threads: the operation's stored decision map's choice at the
+    nearest measured point (the rule at the top of this module), else its
+    default rule (`DEFAULT_RULES`)."""
+    return (stored_algorithm(isa, layout, n, rows, threads, operation)
+            or DEFAULT_RULES[operation](isa, layout, n, rows, threads))
 
 
 @functools.cache

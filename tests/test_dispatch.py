@@ -106,30 +106,35 @@ def dispatch_file(tmp_path, monkeypatch):
     tuning.forget_cached_choices()
 
 
-def test_quick_tuner_writes_a_map_that_auto_follows(dispatch_file, rng):
+FUNCTIONS = {"softmax": kernels.softmax, "log_softmax": kernels.log_softmax}
+
+
+def test_quick_tuner_writes_maps_that_auto_follows(dispatch_file, rng):
     """`tune --dispatch-only --quick` stores a thread policy and a decision
-    map; "auto" then picks the stored algorithm at every measured point and
-    returns exactly what that algorithm returns."""
+    map per operation (softmax, log_softmax); "auto" of each then picks the
+    stored algorithm at every measured point and returns exactly what that
+    algorithm returns."""
     isa = kernels.available_isas()[-1]
     assert cli.main(["tune", "--dispatch-only", "--quick", "--isas", isa]) == 0
     stored = json.loads(dispatch_file.read_text())
     assert tuning.thread_policy(isa) == tuning.ThreadPolicy(**stored["threads"][isa])
-    checked = 0
-    for layout, by_threads in stored["decisions"][isa].items():
-        for threads, grid in by_threads.items():
-            for i, n in enumerate(grid["n"]):
-                for j, rows in enumerate(grid["rows"]):
-                    algorithm = grid["algorithm"][i][j]
-                    if algorithm is None:
-                        continue
-                    shape, axis = tune_dispatch.shape_of(layout, n, rows)
-                    assert kernels.choose_algorithm(shape, axis=axis, threads=int(threads)) == algorithm
-                    x = rng.normal(0, 5, shape).astype(np.float32)
-                    np.testing.assert_array_equal(
-                        kernels.softmax(x, axis=axis, threads=int(threads)),
-                        kernels.softmax(x, axis=axis, algorithm=algorithm, threads=int(threads)))
-                    checked += 1
-    assert checked >= len(tune_dispatch.QUICK.n["rows"])  # at least the 1-thread rows grid
+    for operation, key in tuning.DECISION_KEYS.items():
+        function, checked = FUNCTIONS[operation], 0
+        for layout, by_threads in stored[key][isa].items():
+            for threads, grid in by_threads.items():
+                for i, n in enumerate(grid["n"]):
+                    for j, rows in enumerate(grid["rows"]):
+                        algorithm = grid["algorithm"][i][j]
+                        if algorithm is None:
+                            continue
+                        assert algorithm in tuning.candidates(operation)
+                        shape, axis = tune_dispatch.shape_of(layout, n, rows)
+                        call = dict(axis=axis, threads=int(threads))
+                        assert kernels.choose_algorithm(shape, operation=operation, **call) == algorithm
+                        x = rng.normal(0, 5, shape).astype(np.float32)
+                        np.testing.assert_array_equal(function(x, **call), function(x, algorithm=algorithm, **call))
+                        checked += 1
+        assert checked >= len(tune_dispatch.QUICK.n["rows"]), operation  # at least the 1-thread rows grid
 
 
 def test_tune_if_missing_tunes_only_the_missing_part(dispatch_file, tmp_path, monkeypatch):
@@ -215,6 +220,30 @@ def test_auto_uses_the_nearest_stored_point(dispatch_file):
     assert kernels.choose_algorithm((64, 20), axis=0, threads=1) == default
 
 
+LOG_GRID = {"n": [128, 8192], "rows": [1, 64], "algorithm": [["three-pass-reload", "online"], ["online", None]]}
+
+
+def test_log_softmax_auto_follows_its_own_map(dispatch_file, rng):
+    """log_softmax's "auto" looks up the log_softmax map, softmax's its own;
+    without a log map, log_softmax's documented default decides."""
+    isa = api.resolve_isa()
+    tuning.save_dispatch({isa: {"rows": {"1": GRID}}}, {}, {"by": "test"})
+    shape = (1, 1100)
+    default = tuning.default_log_softmax_algorithm(isa, "rows", 1100, 1, 1)
+    assert kernels.choose_algorithm(shape, threads=1, operation="log_softmax") == default
+    tuning.save_dispatch({isa: {"rows": {"1": GRID}}}, {}, {"by": "test"}, {isa: {"rows": {"1": LOG_GRID}}})
+    api.forget_plans()
+    assert kernels.choose_algorithm(shape, threads=1) == "two-pass"
+    assert kernels.choose_algorithm(shape, threads=1, operation="log_softmax") == "online"
+    x = rng.normal(0, 5, shape).astype(np.float32)
+    for _ in range(2):  # the second call is the remembered one
+        np.testing.assert_array_equal(kernels.log_softmax(x, threads=1),
+                                      kernels.log_softmax(x, algorithm="online", threads=1))
+        np.testing.assert_array_equal(kernels.softmax(x, threads=1), kernels.softmax(x, algorithm="two-pass", threads=1))
+    with pytest.raises(ValueError, match="unknown operation 'logsoftmax'"):
+        kernels.choose_algorithm(shape, operation="logsoftmax")
+
+
 def test_a_thread_count_without_measured_points_looks_up_the_one_below(dispatch_file):
     isa = api.resolve_isa()
     unmeasured = {"n": [128], "rows": [1], "algorithm": [[None]]}
@@ -229,7 +258,10 @@ def test_a_thread_count_without_measured_points_looks_up_the_one_below(dispatch_
                                   '{"decisions": {"avx2": {"rows": {"1": {"n": [1, 2], "rows": [1], '
                                   '"algorithm": [["online"]]}}}}}',
                                   '{"decisions": {"avx2": {"rows": {"1": {"n": ["1"], "rows": [1], '
-                                  '"algorithm": [["online"]]}}}}}'])
+                                  '"algorithm": [["online"]]}}}}}',
+                                  # the three-pass algorithms coincide in log_softmax: reload stands for both
+                                  '{"log_softmax_decisions": {"avx2": {"rows": {"1": {"n": [1], "rows": [1], '
+                                  '"algorithm": [["three-pass-recompute"]]}}}}}'])
 def test_an_unreadable_dispatch_file_is_ignored_with_a_warning(dispatch_file, text, rng):
     dispatch_file.write_text(text)
     isa = api.resolve_isa()

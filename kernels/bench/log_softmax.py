@@ -24,7 +24,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from .. import api, contracts, logsoftmax
+from .. import api, contracts, logsoftmax, registry
 from . import analysis, machine
 from . import peers as peer_module
 from .arguments import add_row_arguments, row_settings
@@ -43,7 +43,8 @@ ROWS = {
 
 # log_softmax's two three-pass algorithms coincide (reloading e^(x - max) is
 # of no use to a pass that needs x): one of them stands for both.
-LOG_ALGORITHMS = {"three-pass": "three-pass-reload", "two-pass": "two-pass", "online": "online"}
+LOG_ALGORITHMS = {"three-pass" if a.startswith("three-pass") else a: a for a in registry.LOG_SOFTMAX_ALGORITHMS}
+AUTO = "auto"  # the label of algorithm="auto", timed beside the algorithms
 LOG_OF_SOFTMAX = "log(kernels.softmax)"
 
 
@@ -130,6 +131,9 @@ def speed_cases(isa: str, rtols=(contracts.DEFAULT_RTOL,), peers: bool = True) -
             run = python_runner(lambda x, y, a=algorithm, r=rtol: api_log_softmax(x, a, isa, out=y, rtol=r))
             cases.append(Case(kernel_label(name, isa, rtol), "api", run, log_check(1e-4 + 2 * rtol),
                               meta={"algorithm": algorithm, "isa": isa, "rtol": rtol}))
+    run = python_runner(lambda x, y: api_log_softmax(x, api.AUTO, isa, out=y))
+    cases.append(Case(kernel_label(AUTO, isa), "api", run, log_check(1e-4),
+                      meta={"algorithm": api.AUTO, "isa": isa, "rtol": contracts.DEFAULT_RTOL}))
     if peers:
         for peer in peer_module.peers(1, peer_module.LOG_SOFTMAX).values():
             form, fn = next(iter(peer.forms().items()))  # out= where the peer has it

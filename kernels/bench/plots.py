@@ -183,3 +183,30 @@ def cache_elements(report: dict) -> dict[int, float]:
 
 __all__ = ["apply_style", "throughput_data", "throughput", "speedup", "pass_efficiency", "algorithm_cases", "mark_caches",
            "cache_elements"]
+
+
+MAP_N = [1 << k for k in range(7, 25)]
+MAP_ROWS = [1 << k for k in range(0, 15)]
+"""The row lengths and row counts a decision map figure covers."""
+
+
+def decision_map(ax, threads: int, operation: str = "softmax", n_grid=MAP_N, rows_grid=MAP_ROWS) -> list:
+    """Colours ax by the algorithm ``algorithm="auto"`` of the operation runs
+    on (rows, n) on `threads` threads (each cell from its lower left corner
+    on, log2 axes); returns the legend handles with their labels."""
+    from matplotlib.colors import ListedColormap
+
+    from .. import api, tuning
+
+    algorithms = list(tuning.candidates(operation))
+    grid = np.array([[algorithms.index(api.choose_algorithm((rows, n), threads=threads, operation=operation))
+                      for n in n_grid] for rows in rows_grid])
+    ax.pcolormesh(np.log2(list(n_grid) + [n_grid[-1] * 2]), np.log2(list(rows_grid) + [rows_grid[-1] * 2]), grid,
+                  cmap=ListedColormap([COLORS[a] for a in algorithms]), vmin=-0.5, vmax=len(algorithms) - 0.5,
+                  alpha=0.35)
+    ax.set_xlim(np.log2(n_grid[0]) - 0.6, np.log2(n_grid[-1]) + 1)
+    ax.set_ylim(-0.6, np.log2(rows_grid[-1]) + 1)
+    ax.set_xlabel("log2 of the row length n")
+    labels = [a if operation == "softmax" or not a.startswith("three-pass") else "three-pass" for a in algorithms]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=COLORS[a], alpha=0.6) for a in algorithms]
+    return [handles, labels]

@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from .. import api, build, registry, tuning
+from .. import api, build, logsoftmax, registry, tuning
 from .timing import BenchmarkError
 
 NO_MINIMUM = tuning.ThreadPolicy(0, 0)
@@ -68,13 +68,15 @@ def python_timed(fn):
     return run
 
 
-def c_timed(plan: api.Plan, rows: int, x: np.ndarray, y: np.ndarray, inner: int = 1):
-    """Calls of the plan's driver on `rows` rows (with inner > 1: along the
-    middle axis of (rows, n, inner)), timed in C (core.time_batch): no Python
-    in the measured loop.  A batch whose outputs kept time_batch's NaN
-    sentinel (a call that skipped its work) raises BenchmarkError."""
+def c_timed(plan: api.Plan, rows: int, x: np.ndarray, y: np.ndarray, inner: int = 1, log_softmax: bool = False):
+    """Calls of the plan's driver (log_softmax: of its log twin) on `rows`
+    rows (with inner > 1: along the middle axis of (rows, n, inner)), timed
+    in C (core.time_batch): no Python in the measured loop.  A batch whose
+    outputs kept time_batch's NaN sentinel (a call that skipped its work)
+    raises BenchmarkError."""
     core = build.load()
-    task = core.Task(plan.algorithm, plan=plan._plan, rows=rows, inner=inner)
+    compiled = logsoftmax.log_plan(plan) if log_softmax else plan._plan
+    task = core.Task(plan.algorithm, plan=compiled, rows=rows, inner=inner)
     xs, ys = [x.reshape(-1)], [y.reshape(-1)]
 
     def run(calls: int) -> int:

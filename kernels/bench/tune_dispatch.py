@@ -25,6 +25,10 @@ Per runnable ISA:
      default itself is convincingly slower than the winner.  Points where all
      threads would run on one (the policy) are not measured on "all": calls
      there look up the 1-thread grid.
+  3. the decision map of log_softmax's "auto", the same way: its log twins
+     of the algorithms (registry.LOG_SOFTMAX_ALGORITHMS; the two three-pass
+     ones coincide), the same grids, its own default
+     (`kernels.tuning.default_log_softmax_algorithm`).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from .threads_probe import NO_MINIMUM, c_timed, data, interleaved_rounds
 from .evidence import AA_SUFFIX, Evidence
 
 LAYOUTS = ("rows", "columns")
+OPERATIONS = tuple(tuning.DECISION_KEYS)
 
 
 @dataclass(frozen=True)
@@ -87,10 +92,11 @@ def point_plan(algorithm: str, isa: str, n: int, threads: int, policy: tuning.Th
     return api.Plan(algorithm, isa, tuning.variants_for(algorithm, isa, n), threads=threads, policy=policy)
 
 
-def timed_case(plan: api.Plan, layout: str, x: np.ndarray, y: np.ndarray):
+def timed_case(plan: api.Plan, layout: str, x: np.ndarray, y: np.ndarray, operation: str = "softmax"):
+    log = operation == "log_softmax"
     if layout == "rows":
-        return c_timed(plan, x.shape[0], x, y)
-    return c_timed(plan, 1, x, y, inner=x.shape[1])
+        return c_timed(plan, x.shape[0], x, y, log_softmax=log)
+    return c_timed(plan, 1, x, y, inner=x.shape[1], log_softmax=log)
 
 
 def gains(samples: dict[str, list[float]], slower: str, faster: str) -> np.ndarray:
@@ -163,10 +169,10 @@ class Decision:
     tie: bool
 
 
-def decide(samples: dict[str, list[float]], default: str) -> Decision:
+def decide(samples: dict[str, list[float]], default: str, candidates=registry.ALGORITHMS) -> Decision:
     """The rule of this module's docstring, on one point's rounds."""
-    medians = {a: statistics.median(samples[a]) for a in registry.ALGORITHMS}
-    winner, runner_up = sorted(registry.ALGORITHMS, key=medians.get)[:2]
+    medians = {a: statistics.median(samples[a]) for a in candidates}
+    winner, runner_up = sorted(candidates, key=medians.get)[:2]
     noise = aa_noise(samples, default)
     ahead = Evidence(gains(samples, runner_up, winner), noise)
     if ahead.convincing():
@@ -176,17 +182,22 @@ def decide(samples: dict[str, list[float]], default: str) -> Decision:
 
 
 def measure_point(isa: str, layout: str, n: int, rows: int, threads: int, policy: tuning.ThreadPolicy,
-                  settings: Settings) -> Decision:
+                  settings: Settings, operation: str = "softmax") -> Decision:
     shape, _ = shape_of(layout, n, rows)
     x, y = data(shape), np.empty(shape, np.float32)
-    default = tuning.default_algorithm(isa, layout, n, rows, threads)
-    cases = {a: timed_case(point_plan(a, isa, n, threads, policy), layout, x, y) for a in registry.ALGORITHMS}
-    cases[default + AA_SUFFIX] = timed_case(point_plan(default, isa, n, threads, policy), layout, x, y)
-    return decide(interleaved_rounds(cases, settings.rounds, settings.batch_seconds), default)
+    default = tuning.DEFAULT_RULES[operation](isa, layout, n, rows, threads)
+    candidates = tuning.candidates(operation)
+
+    def case(algorithm: str):
+        return timed_case(point_plan(algorithm, isa, n, threads, policy), layout, x, y, operation)
+
+    cases = {a: case(a) for a in candidates}
+    cases[default + AA_SUFFIX] = case(default)
+    return decide(interleaved_rounds(cases, settings.rounds, settings.batch_seconds), default, candidates)
 
 
 def measure_grid(isa: str, layout: str, threads: int, policy: tuning.ThreadPolicy, settings: Settings,
-                 table: list[dict]) -> dict:
+                 table: list[dict], operation: str = "softmax") -> dict:
     """One grid of the stored format (null where not measured)."""
     ns, counts = settings.n[layout], settings.rows[layout]
     grid = {"n": ns, "rows": counts, "algorithm": [], "margin": [], "tie": []}
@@ -198,8 +209,9 @@ def measure_grid(isa: str, layout: str, threads: int, policy: tuning.ThreadPolic
             if n * rows > settings.max_elements or (threads > 1 and probe.schedule(shape, axis)[0] == 1):
                 decision = None
             else:
-                decision = measure_point(isa, layout, n, rows, threads, policy, settings)
-                table.append({"isa": isa, "layout": layout, "threads": threads, "n": n, "rows": rows,
+                decision = measure_point(isa, layout, n, rows, threads, policy, settings, operation)
+                table.append({"operation": operation, "isa": isa, "layout": layout, "threads": threads,
+                              "n": n, "rows": rows,
                               "stored": decision.algorithm, "winner": decision.winner,
                               "runner-up": decision.runner_up, "margin": decision.margin,
                               "tie": decision.tie})
@@ -212,9 +224,10 @@ def measure_grid(isa: str, layout: str, threads: int, policy: tuning.ThreadPolic
 
 
 def tune_dispatch(isas, settings: Settings, log=print) -> tuple[dict, dict, pd.DataFrame, pd.DataFrame]:
-    """Measures (without storing) the thread policy and decision map of each
-    ISA: (decisions, threads, decision table, threshold table), the first two
-    in `kernels.tuning`'s format."""
+    """Measures (without storing) the thread policy and decision maps of each
+    ISA: (decisions, threads, decision table, threshold table); decisions
+    holds each operation's map, decisions["softmax"] and threads in
+    `kernels.tuning`'s format."""
     all_threads = min(api.default_threads(), api.max_threads())
     decisions, policies, table, thresholds = {}, {}, [], []
     for isa in isas:
@@ -224,11 +237,13 @@ def tune_dispatch(isas, settings: Settings, log=print) -> tuple[dict, dict, pd.D
             policy, measured = measure_policy(isa, all_threads, settings, log)
             thresholds += measured
         policies[isa] = policy.as_dict()
-        for layout in LAYOUTS:
-            for threads in sorted({1, all_threads}):
-                log(f"  {isa}: decision map, {layout}, {threads} thread{'s' * (threads > 1)}")
-                grid = measure_grid(isa, layout, threads, policy, settings, table)
-                decisions.setdefault(isa, {}).setdefault(layout, {})[str(threads)] = grid
+        for operation in OPERATIONS:
+            for layout in LAYOUTS:
+                for threads in sorted({1, all_threads}):
+                    log(f"  {isa}: {operation} decision map, {layout}, {threads} thread{'s' * (threads > 1)}")
+                    grid = measure_grid(isa, layout, threads, policy, settings, table, operation)
+                    by_layout = decisions.setdefault(operation, {}).setdefault(isa, {}).setdefault(layout, {})
+                    by_layout[str(threads)] = grid
     return decisions, policies, pd.DataFrame(table), pd.DataFrame(thresholds)
 
 
@@ -248,10 +263,12 @@ def describe(table: pd.DataFrame) -> str:
     if table.empty:
         return "(no decision measured)"
     parts = []
-    for (isa, layout, threads), group in table.groupby(["isa", "layout", "threads"], sort=False):
+    for (operation, isa, layout, threads), group in table.groupby(["operation", "isa", "layout", "threads"],
+                                                                  sort=False):
         grid = group.assign(cell=group.apply(_cell, axis=1)).pivot(index="n", columns="rows", values="cell")
         across = "rows (along the last axis)" if layout == "rows" else "columns (axis 0 of (n, columns))"
-        parts.append(f"{isa}, threads = {threads}: n down, {across} across\n" + grid.fillna("").to_string())
+        parts.append(f"{operation}, {isa}, threads = {threads}: n down, {across} across\n"
+                     + grid.fillna("").to_string())
     legend = ("cells: the algorithm stored and its margin (runner-up time / fastest time); '~': the "
               "runner-up within noise (the fastest is the default, or the default is clearly slower); "
               "'=X (tie)': no clear winner, the default X kept")
