@@ -621,6 +621,26 @@ def test_a_confirmed_winner_records_the_rivals_it_could_not_be_told_from(monkeyp
     assert "tie with y" in choice.describe()
 
 
+@pytest.mark.parametrize("gain, marginal", [(1.06, True), (1.10, False)])
+def test_a_gain_near_the_threshold_is_recorded_as_a_tie(monkeypatch, gain, marginal):
+    """6 % in every round beats the 5 % threshold, but within its marginal
+    band: another run may keep the default, so the stored winner records the
+    default as its rival; 10 % clears the band."""
+    times = {"default": drifting(100.0), "default" + tune.AA_SUFFIX: drifting(100.0), "new": drifting(100.0 / gain)}
+    r = rounds(times)
+    found = tune.evidence([r], "default", "new", "default")
+    assert tune.verdict(found) == "better"
+    assert tune.marginal(found) is marginal
+    assert (list(tune.ties(["default", "new"], "new", [r])) == ["default"]) is marginal
+    isa = kernels.available_isas()[-1]
+    plan = kernels.api.Plan("three-pass-recompute", isa)
+    monkeypatch.setattr(tune, "candidate_plans", lambda *args, **kwargs: {"default": plan, "new": plan})
+    monkeypatch.setattr(tune, "measure_plans", lambda plans, *args, **kwargs: [r])
+    choice = tune.choose_plan("three-pass-recompute", isa, {}, [1 << 12], "in-cache", None, 9, None)
+    assert choice.label == "new"
+    assert (list(choice.tied) == ["default"]) is marginal
+
+
 @pytest.mark.parametrize("candidate, expected", [
     (drifting(80.0), "better"),
     (drifting(93.0, JITTER), "tie"),  # maybe 7 % faster, maybe not: the evidence cannot tell

@@ -50,6 +50,7 @@ def build_parser(sub) -> None:
     p.add_argument("--algorithms", default=None, help="comma list (default: all)")
     p.add_argument("--reps", type=int, default=7, help="the tuner's rounds (its default)")
     p.add_argument("--quick", action="store_true", help="the tuner's quick sizes (tests)")
+    p.add_argument("--save", default=None, help="a CSV file for every run's table (the decisions and their gains)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -61,6 +62,8 @@ def main(args: argparse.Namespace) -> int:
     for run in range(args.runs):
         print(f"tuner run {run + 1} of {args.runs} ...", flush=True)
         tables.append(tune(isas, algorithms, args.reps, args.quick, log=lambda message: None)[1])
+    if args.save:
+        pd.concat([t.assign(run=i + 1) for i, t in enumerate(tables)]).to_csv(args.save, index=False)
     table = agreement(tables)
     with pd.option_context("display.width", 250, "display.max_columns", 12, "display.max_colwidth", 120):
         print(table.to_string(index=False))

@@ -21,6 +21,12 @@ MAJORITY = 0.8
 """The share of rounds a candidate must win when the bound is inconclusive."""
 NOISE_FACTOR = 2.0
 """A gain must exceed this multiple of the A/A pair's apparent gain."""
+MARGINAL_BAND = 0.03
+"""How near the threshold a decision is marginal: a gain within this factor
+of the threshold, above or below, can land on the other side in another run
+of the tuner (between identical runs of `python -m kernels.bench
+tune-agreement` the median gain of one candidate moved by several per cent),
+so it is recorded as a tie."""
 AA_SUFFIX = " (A/A copy)"
 
 
@@ -77,8 +83,13 @@ class Evidence:
         return significant and self.median > self.threshold
 
     def clearly_short(self) -> bool:
-        """The gain is confidently below the threshold (upper confidence bound)."""
-        return self.upper < self.threshold
+        """The gain is confidently below the threshold, outside its marginal
+        band (upper confidence bound)."""
+        return self.upper < self.threshold / (1.0 + MARGINAL_BAND)
+
+    def clearly_above(self) -> bool:
+        """The median gain is above the threshold's marginal band."""
+        return self.median > self.threshold * (1.0 + MARGINAL_BAND)
 
     def describe(self) -> str:
         return (f"gain {self.median:.3f} in [{self.lower:.3f}, {self.upper:.3f}], "
@@ -110,11 +121,17 @@ def evidence(rounds_per_size: list[Rounds], incumbent: str, candidate: str, refe
 
 def verdict(evidence_per_size: list[Evidence]) -> str:
     """"better" (convincing at every size), "short" (confidently below the
-    threshold at some size) or "tie": the evidence cannot tell, and the
-    simpler choice stays, recorded as a tie."""
+    threshold's marginal band at some size) or "tie": the evidence cannot
+    tell, and the simpler choice stays, recorded as a tie."""
     if all(e.convincing() for e in evidence_per_size):
         return "better"
     return "short" if any(e.clearly_short() for e in evidence_per_size) else "tie"
+
+
+def marginal(evidence_per_size: list[Evidence]) -> bool:
+    """Better, but within the marginal band of the threshold at some size:
+    another run may decide otherwise."""
+    return verdict(evidence_per_size) == "better" and not all(e.clearly_above() for e in evidence_per_size)
 
 
 def beats(rounds_per_size: list[Rounds], incumbent: str, candidate: str, reference: str) -> bool:

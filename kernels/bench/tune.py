@@ -37,8 +37,8 @@ import pandas as pd
 from .. import api, contracts, registry, tuning
 from . import machine, tune_dispatch
 from .evidence import (  # noqa: F401  (the rule, re-exported for the tests)
-    AA_SUFFIX, CONFIDENCE, MAJORITY, MIN_GAIN, NOISE_FACTOR, Evidence, Rounds, beats, evidence, median_lower_bound,
-    verdict)
+    AA_SUFFIX, CONFIDENCE, MAJORITY, MIN_GAIN, NOISE_FACTOR, Evidence, Rounds, beats, evidence, marginal,
+    median_lower_bound, verdict)
 from .sweep import algorithm_case, kernel_case, row_input
 from .timing import Buffers, measure
 
@@ -62,14 +62,15 @@ def pick_winner(labels_simplest_first: list[str], rounds_per_size: list[Rounds])
 
 
 def ties(labels: list[str], winner: str, rounds_per_size: list[Rounds]) -> dict[str, list[Evidence]]:
-    """The other labels that the evidence cannot tell from the winner (either way)."""
+    """The other labels that the evidence cannot tell from the winner (either
+    way), or that the winner beats only marginally (`marginal`)."""
     found = {}
     for label in labels:
         if label == winner:
             continue
         ahead = evidence(rounds_per_size, winner, label, labels[0])
         behind = evidence(rounds_per_size, label, winner, labels[0])
-        if verdict(ahead) == "tie" and verdict(behind) != "better":
+        if (verdict(ahead) == "tie" and verdict(behind) != "better") or marginal(behind):
             found[label] = ahead
     return found
 
@@ -276,8 +277,11 @@ def choose_plan(algorithm: str, isa: str, shapes: dict, sizes: list[int], size_c
     if verdict(confirmation) != "better":
         return Choice("default", plans["default"], candidate, confirmation, rounds, {candidate: confirmation})
     # Candidates the first measurement could not tell from the winner: another
-    # run may pick one of them, and this run says so.
+    # run may pick one of them, and this run says so; so may it keep the
+    # default when the confirmation's gain is marginal.
     rivals = {label: e for label, e in ties(list(plans), candidate, first).items() if label != "default"}
+    if marginal(confirmation):
+        rivals["default"] = confirmation
     if algorithm not in DATA_DEPENDENT:
         return Choice(candidate, plans[candidate], candidate, confirmation, rounds, rivals)
     # The worst case decides too: a winner on random rows that the default
@@ -387,7 +391,9 @@ def _tune_dispatch(args, isas, log) -> None:
     if args.dry_run:
         return
     stored = tuning._stored_dispatch()
-    merged_decisions = {**stored.get("decisions", {}), **decisions}
+    merged = {operation: {**stored.get(key, {}), **decisions.get(operation, {})}
+              for operation, key in tuning.DECISION_KEYS.items()}
     merged_threads = {**stored.get("threads", {}), **policies}
     meta = {"machine": machine.report()["id"], "quick": args.quick, "rounds": settings.rounds}
-    print(f"stored {tuning.save_dispatch(merged_decisions, merged_threads, meta)}")
+    path = tuning.save_dispatch(merged["softmax"], merged_threads, meta, merged["log_softmax"])
+    print(f"stored {path}")
