@@ -169,8 +169,9 @@ class Plan:
     `kernels.tuning.ThreadPolicy`) overrides when fewer threads run, e.g.
     ``ThreadPolicy(0, 0)`` to use all of them on any size (for measuring).
 
-    ``rtol`` is the accuracy contract (see `softmax`): its passes default to
-    the exponential `kernels.registry.CONTRACT_EXPS` names for it; explicit
+    ``rtol`` is the accuracy contract (see `softmax`): under a looser one its
+    passes default to the exponentials the tuner chose for it on this
+    machine, else those `kernels.registry.CONTRACT_EXPS` names; explicit
     ``variants`` override that as they override the defaults.
     """
 
@@ -265,8 +266,7 @@ def _chosen_variants(algorithm: str, isa: str, variants, rtol: float = contracts
     contract's exponential; the guarded path, which rare rows take, with the
     default), with the overrides."""
     chosen = {family: registry.default_variant(family, isa) for family in registry.ALGORITHM_GUARD_FAMILIES[algorithm]}
-    chosen.update({family: registry.contract_variant(family, isa, rtol)
-                   for family in registry.ALGORITHM_PASSES[algorithm]})
+    chosen.update({family: _contract_variant(family, isa, rtol) for family in registry.ALGORITHM_PASSES[algorithm]})
     for family, variant in (variants or {}).items():
         if isinstance(variant, str):
             variant = registry.lookup(variant)
@@ -276,6 +276,13 @@ def _chosen_variants(algorithm: str, isa: str, variants, rtol: float = contracts
             raise ValueError(f"{variant.name} is not an {isa} kernel")
         chosen[family] = variant
     return chosen
+
+
+def _contract_variant(family: str, isa: str, rtol: float) -> registry.Variant:
+    """A pass's variant under the contract: under a looser one, the
+    exponential the tuner stored for this machine, else the registry's."""
+    exp = tuning.contract_exp(family, isa, rtol) if rtol != contracts.DEFAULT_RTOL else None
+    return registry.default_variant(family, isa, exp) if exp else registry.contract_variant(family, isa, rtol)
 
 
 def get_kernel(variant):
@@ -314,8 +321,9 @@ def tuned_plan(algorithm: str, isa: str, n: int | None = None, threads: int = 1,
     """A Plan with this machine's tuned variants for n's size class (registry
     defaults when untuned; out-of-cache when n is None), on one thread unless
     told otherwise (the benchmarks and the book time kernels on one core).
-    The tuner measures the default contract only: under a looser rtol the
-    plan takes `kernels.registry.CONTRACT_EXPS`'s exponential, default shapes."""
+    Under a looser rtol the plan takes default shapes, with the
+    exponentials the tuner chose for that contract on this machine
+    (`kernels.tuning.contract_exp`), else `kernels.registry.CONTRACT_EXPS`'s."""
     if contracts.check_rtol(rtol) != contracts.DEFAULT_RTOL:
         return Plan(algorithm, isa, threads=threads, rtol=rtol)
     return Plan(algorithm, isa, tuning.variants_for(algorithm, isa, n), threads=threads)
@@ -438,8 +446,10 @@ def softmax(x, *, axis=-1, algorithm: str = AUTO, isa: str | None = None, thread
         algorithms that form x - max; see `kernels.contracts.bound`).
         The default contract runs this machine's tuned exponential (the
         tuner keeps one only if the softmax keeps the contract); a looser
-        one runs the fastest exponential claiming it that the exp family
-        measured (`kernels.registry.CONTRACT_EXPS`, untuned shapes).  Any
+        one runs, per pass, the exponential claiming it that the tuner chose
+        on this machine (`kernels.tuning.contract_exp`), else the one the
+        exp family measured fastest on the build machine
+        (`kernels.registry.CONTRACT_EXPS`); default shapes.  Any
         other value raises ValueError.  A looser contract's calls are
         resolved in Python each time (a few microseconds); a
         ``Plan(..., rtol=...)`` avoids that.

@@ -403,8 +403,9 @@ CONTRACT_EXPS = {
 }
 """The exponential (e^(x - max) passes, two-pass's ExtExp passes) a plan
 uses under each contract of kernels.contracts.CONTRACTS when no tuned
-choice applies.  The default contract keeps the paper's exponential (the
-tuner may replace it, `python -m kernels.bench tune`); each looser one
+choice applies (`python -m kernels.bench tune` chooses per CPU, among the
+exponentials claiming the contract, with this one as the incumbent).  The
+default contract keeps the paper's exponential; each looser one
 takes the exponential whose passes ran fastest in cache among those
 claiming it ("pass winners" of `python -m kernels.bench exp --parts speed`,
 AVX2, n = 2^15, on an AMD EPYC Zen 3, 5 rounds: under 1e-5 degree 4 with

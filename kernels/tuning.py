@@ -2,7 +2,8 @@
 compiled kernels) in the kernel cache folder:
 
 * variants (``tuned/<cpu>.json``, written by `save`): which variant each
-  pass uses, per ISA, algorithm and size class.  `python -m kernels.bench
+  pass uses, per ISA, algorithm and size class, and which exponential each
+  exponential pass uses under each looser contract (`contract_exp`).  `python -m kernels.bench
   tune` measures them; `kernels.softmax` reads them.  Without a stored choice
   the registry's defaults apply.
 * dispatch (``tuned/<cpu>.dispatch.json``, written by `save_dispatch`): the
@@ -92,10 +93,12 @@ def forget_cached_choices() -> None:
         hook()
 
 
-def save(choices: dict, meta: dict) -> Path:
+def save(choices: dict, meta: dict, contract_exps: dict | None = None) -> Path:
+    """Stores the variants ({isa: {algorithm: {size class: {family: variant}}}})
+    and the looser contracts' exponentials ({isa: {"<rtol>": {family: exp}}})."""
     path = choices_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"meta": meta, "choices": choices}, indent=2))
+    path.write_text(json.dumps({"meta": meta, "choices": choices, "contract_exps": contract_exps or {}}, indent=2))
     forget_cached_choices()
     return path
 
@@ -103,6 +106,14 @@ def save(choices: dict, meta: dict) -> Path:
 def stored_variants(algorithm: str, isa: str, size_class: str) -> dict[str, str] | None:
     """{family: variant name} stored for this machine, or None."""
     return _stored().get("choices", {}).get(isa, {}).get(algorithm, {}).get(size_class)
+
+
+def contract_exp(family: str, isa: str, rtol: float) -> str | None:
+    """The exponential the tuner chose for an exponential pass family under a
+    looser contract rtol on this machine, or None; only one whose claim keeps
+    rtol (registry.exps_keeping) counts, so no stored file breaks a contract."""
+    exp = _stored().get("contract_exps", {}).get(isa, {}).get(f"{rtol:g}", {}).get(family)
+    return exp if exp in registry.exps_keeping(family, rtol) else None
 
 
 @functools.cache

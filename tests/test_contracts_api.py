@@ -1,11 +1,13 @@
 """The accuracy contract of the public API: softmax(..., rtol=...) and Plan(..., rtol=...)."""
 
+import json
+
 import numpy as np
 import pytest
 from conftest import ISA_PARAMS
 
 import kernels
-from kernels import api, contracts, registry
+from kernels import api, contracts, registry, tuning
 from kernels.bench import tune
 
 SIZES = (1, 37, 1000, 1 << 15)
@@ -54,6 +56,31 @@ def test_a_looser_contract_runs_its_exponential(rtol):
                         for v in plan.passes if v.family in registry.EXP_FAMILIES}
         assert all(registry.EXPS[v.exp].rtol[registry.pass_kind(v.family)] <= rtol
                    for v in plan.passes if v.family in registry.EXP_FAMILIES)
+
+
+def test_a_stored_contract_exp_is_used_only_if_it_claims_the_contract(tmp_path, monkeypatch):
+    """The tuner's choice for a looser contract replaces CONTRACT_EXPS's; a
+    stored exponential that does not claim the contract (an old or edited
+    file) is ignored."""
+    isa = kernels.available_isas()[-1]
+    rtol = 1e-3
+    claiming = [e for e in registry.exps_keeping("raddexpminusmax", rtol)
+                if e != registry.CONTRACT_EXPS[rtol][0]][0]
+    not_claiming = next(e for e in registry.EXPS if e not in registry.exps_keeping("vscaleexpminusmax", 1e-5))
+    path = tmp_path / "tuned.json"
+    path.write_text(json.dumps({"meta": {}, "choices": {}, "contract_exps": {isa: {
+        "0.001": {"raddexpminusmax": claiming}, "1e-05": {"vscaleexpminusmax": not_claiming}}}}))
+    monkeypatch.setattr(tuning, "choices_path", lambda: path)
+    tuning.forget_cached_choices()
+    try:
+        exps = {v.family: v.exp for v in kernels.Plan("three-pass-recompute", isa, rtol=rtol).passes}
+        assert exps["raddexpminusmax"] == claiming
+        assert exps["vscaleexpminusmax"] == registry.CONTRACT_EXPS[rtol][0]
+        exps = {v.family: v.exp for v in kernels.Plan("three-pass-recompute", isa, rtol=1e-5).passes}
+        assert exps["vscaleexpminusmax"] == registry.CONTRACT_EXPS[1e-5][0]
+    finally:
+        monkeypatch.undo()
+        tuning.forget_cached_choices()
 
 
 def test_every_contract_exp_claims_its_contract():

@@ -293,6 +293,81 @@ def choose_plan(algorithm: str, isa: str, shapes: dict, sizes: list[int], size_c
     return Choice(candidate, plans[candidate], candidate, confirmation, rounds, rivals, worst)
 
 
+# ------------------------------------------------------- looser contracts
+
+
+def _contract_candidates(family: str, isa: str, rtol: float) -> list[registry.Variant]:
+    """The family's default shape with the contract's untuned exponential
+    (registry.CONTRACT_EXPS) first, then with each other one claiming rtol."""
+    reference = registry.contract_variant(family, isa, rtol)
+    others = [registry.default_variant(family, isa, e) for e in registry.exps_keeping(family, rtol)
+              if e != reference.exp]
+    return [reference] + others
+
+
+def _algorithms_breaking(exps: dict[str, str], isa: str, rtol: float) -> list[str]:
+    """The algorithms whose plan with these exponentials breaks rtol (the
+    claims hold for one exponential per pass; this checks the mix)."""
+    broken = []
+    for algorithm in registry.ALGORITHMS:
+        variants = {f: registry.default_variant(f, isa, exps[f]) for f in registry.ALGORITHM_PASSES[algorithm]
+                    if f in exps}
+        if variants and not keeps_contract(api.Plan(algorithm, isa, variants, rtol=rtol), rtol):
+            broken.append(algorithm)
+    return broken
+
+
+def tune_contracts(isas, reps: int, quick: bool, log=print) -> tuple[dict, pd.DataFrame]:
+    """Per ISA and looser contract (kernels.contracts.CONTRACTS but the
+    default), per exponential pass family: the exponential chosen by the rule
+    in cache (the shapes step's sizes and rounds), the untuned choice of
+    registry.CONTRACT_EXPS first, among those claiming the contract; a
+    family whose choice makes an algorithm's plan break the contract keeps
+    the untuned one.  Returns ({isa: {"<rtol>": {family: exp}}}, table)."""
+    report = machine.report()
+    sizes = tuning_sizes(report, quick)["in-cache"]
+    llc = machine.last_level_cache(report)
+    rng = np.random.default_rng(1)
+    families = sorted({f for a in registry.ALGORITHMS for f in registry.ALGORITHM_PASSES[a]}
+                      & set(registry.EXP_FAMILIES))
+    chosen, rows = {}, []
+    try:
+        for isa in isas:
+            api.check_isa(isa)
+            for rtol in contracts.CONTRACTS:
+                if rtol == contracts.DEFAULT_RTOL:
+                    continue
+                log(f"tuning {isa} exponentials for rtol={rtol:g} at n = {', '.join(map(str, sizes))} ...")
+                candidates = {f: _contract_candidates(f, isa, rtol) for f in families}
+
+                def cases(x, candidates=candidates):
+                    out = []
+                    for family, variants in candidates.items():
+                        labelled = [(v, v.name) for v in variants] + [(variants[0], variants[0].name + AA_SUFFIX)]
+                        out += [kernel_case(v, x, label, "pass") for v, label in labelled]
+                    return out
+
+                rounds = _measure_at_sizes(cases, sizes, "in-cache", llc, reps, rng)
+                exps, tied = {}, {}
+                for family, variants in candidates.items():
+                    labels = [v.name for v in variants]
+                    winner = registry.lookup(pick_winner(labels, rounds))
+                    exps[family] = winner.exp
+                    tied[family] = ", ".join(registry.lookup(label).exp for label in ties(labels, winner.name, rounds))
+                for algorithm in _algorithms_breaking(exps, isa, rtol):
+                    log(f"  rtol={rtol:g}: {algorithm}'s plan with the chosen exponentials breaks it; "
+                        "its families keep the untuned ones")
+                    for family in registry.ALGORITHM_PASSES[algorithm]:
+                        if family in exps:
+                            exps[family] = registry.contract_variant(family, isa, rtol).exp
+                chosen.setdefault(isa, {})[f"{rtol:g}"] = exps
+                rows += [{"isa": isa, "rtol": rtol, "family": f, "untuned": candidates[f][0].exp, "chosen": exps[f],
+                          "tie": tied[f]} for f in families]
+    finally:
+        _buffers.cache_clear()
+    return chosen, pd.DataFrame(rows)
+
+
 def tune(isas, algorithms, reps: int, quick: bool, log=print) -> tuple[dict, pd.DataFrame]:
     """Chooses (and returns, without storing) the variants of every algorithm,
     ISA and size class: ({isa: {algorithm: {size class: {family: variant}}}}, table)."""
@@ -365,19 +440,21 @@ def _tune_variants(args, isas, log) -> None:
     algorithms = args.algorithms or list(registry.ALGORITHMS)
     choices, table = tune(isas, algorithms, args.reps, args.quick, log=log)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    contract_exps, contract_table = tune_contracts(isas, args.reps, args.quick, log=log)
+    print(contract_table.to_string(index=False))
     if args.dry_run:
         return
     merged = dict(tuning._stored().get("choices", {}))
     for isa, per_algorithm in choices.items():
         for algorithm, per_class in per_algorithm.items():
             merged.setdefault(isa, {}).setdefault(algorithm, {}).update(per_class)
-    path = tuning.save(merged, {"machine": machine.report()["id"], "quick": args.quick, "reps": args.reps})
+    merged_contracts = {**tuning._stored().get("contract_exps", {}), **contract_exps}
+    path = tuning.save(merged, {"machine": machine.report()["id"], "quick": args.quick, "reps": args.reps},
+                       merged_contracts)
     print(f"stored {path}")
 
 
 def _tune_dispatch(args, isas, log) -> None:
-
-
     started = time.perf_counter()
     log("tuning the thread policy and the decision map of algorithm='auto' ...")
     settings = tune_dispatch.QUICK if args.quick else tune_dispatch.FULL
