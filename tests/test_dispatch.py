@@ -233,13 +233,14 @@ def test_log_softmax_auto_follows_its_own_map(dispatch_file, rng):
     assert kernels.choose_algorithm(shape, threads=1, operation="log_softmax") == default
     tuning.save_dispatch({isa: {"rows": {"1": GRID}}}, {}, {"by": "test"}, {isa: {"rows": {"1": LOG_GRID}}})
     api.forget_plans()
-    assert kernels.choose_algorithm(shape, threads=1) == "two-pass"
-    assert kernels.choose_algorithm(shape, threads=1, operation="log_softmax") == "online"
     x = rng.normal(0, 5, shape).astype(np.float32)
-    for _ in range(2):  # the second call is the remembered one
+    for _ in range(2):  # the first call resolves its plan, the second is the remembered one
         np.testing.assert_array_equal(kernels.log_softmax(x, threads=1),
                                       kernels.log_softmax(x, algorithm="online", threads=1))
         np.testing.assert_array_equal(kernels.softmax(x, threads=1), kernels.softmax(x, algorithm="two-pass", threads=1))
+    api.forget_plans()
+    assert kernels.choose_algorithm(shape, threads=1) == "two-pass"
+    assert kernels.choose_algorithm(shape, threads=1, operation="log_softmax") == "online"
     with pytest.raises(ValueError, match="unknown operation 'logsoftmax'"):
         kernels.choose_algorithm(shape, operation="logsoftmax")
 

@@ -125,4 +125,17 @@ MUTANTS = [
            "return {\"in-cache\": [in_l2, in_llc], \"out-of-cache\": [out_of_cache]}",
            "return {\"in-cache\": [in_l2], \"out-of-cache\": [out_of_cache]}",
            BENCH_TESTS, what="the in-cache class tuned at an L2 size, applied up to LLC / 16"),
+    Mutant("tuner-without-the-marginal-band", "kernels/bench/evidence.py",
+           "return self.median > self.threshold * (1.0 + MARGINAL_BAND)",
+           "return self.median > self.threshold",
+           BENCH_TESTS, what="a gain just above the threshold is stored as a clear decision"),
+    Mutant("contract-exp-ignores-its-claim", "kernels/tuning.py",
+           "return exp if exp in registry.exps_keeping(family, rtol) else None",
+           "return exp",
+           ("tests/test_contracts_api.py",), what="a stored exponential too coarse for the contract runs"),
+    # ---- log_softmax
+    Mutant("log-softmax-auto-follows-softmax-map", "kernels/logsoftmax.py",
+           "return api.resolve(x, axis, algorithm, isa, threads, contracts.check_rtol(rtol), OPERATION)",
+           "return api.resolve(x, axis, algorithm, isa, threads, contracts.check_rtol(rtol))",
+           ("tests/test_dispatch.py",), what="log_softmax's auto runs softmax's choice"),
 ]
