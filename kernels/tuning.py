@@ -3,9 +3,9 @@ compiled kernels) in the kernel cache folder:
 
 * variants (``tuned/<cpu>.json``, written by `save`): which variant each
   pass uses, per ISA, algorithm and size class, and which exponential each
-  exponential pass uses under each looser contract (`contract_exp`).  `python -m kernels.bench
-  tune` measures them; `kernels.softmax` reads them.  Without a stored choice
-  the registry's defaults apply.
+  exponential pass uses under each looser contract (`contract_exp`).
+  `python -m kernels.bench tune` measures them; `kernels.softmax` reads
+  them.  Without a stored choice the registry's defaults apply.
 * dispatch (``tuned/<cpu>.dispatch.json``, written by `save_dispatch`): the
   thread policy (`thread_policy`) and the decision map that
   ``algorithm="auto"`` follows (`choose_algorithm`); `python -m kernels.bench
@@ -172,6 +172,7 @@ def _check_dispatch(stored) -> None:
         for isa, layouts in stored.get(key, {}).items():
             for layout, by_threads in layouts.items():
                 for threads, grid in by_threads.items():
+                    int(threads)
                     _check_grid(grid, operation, f"{key}/{isa}/{layout}/{threads}")
 
 

@@ -260,6 +260,8 @@ def test_a_thread_count_without_measured_points_looks_up_the_one_below(dispatch_
                                   '"algorithm": [["online"]]}}}}}',
                                   '{"decisions": {"avx2": {"rows": {"1": {"n": ["1"], "rows": [1], '
                                   '"algorithm": [["online"]]}}}}}',
+                                  '{"decisions": {"avx2": {"rows": {"one": {"n": [1], "rows": [1], '
+                                  '"algorithm": [["online"]]}}}}}',
                                   # the three-pass algorithms coincide in log_softmax: reload stands for both
                                   '{"log_softmax_decisions": {"avx2": {"rows": {"1": {"n": [1], "rows": [1], '
                                   '"algorithm": [["three-pass-recompute"]]}}}}}'])
