@@ -3,6 +3,7 @@ $SOFTMAX_ISA, and a clear error (never SIGILL) for an ISA the CPU lacks;
 the decision map "auto" follows (measured by `tune`, looked up at the
 nearest point) and the calls softmax remembers in C."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -194,6 +195,32 @@ def test_thread_threshold_is_where_the_threads_keep_winning():
     assert tune_dispatch.wins_from(sizes, [True] * 5) == 1 << 12
     assert tune_dispatch.wins_from(sizes, [True, True, True, True, False]) is None
 
+
+@pytest.mark.parametrize("second, threshold", [(True, 1 << 13), (False, 1 << 16)])
+def test_a_lone_loss_is_measured_again(monkeypatch, second, threshold):
+    """Split rows win from 8K but lose once at 32K: that size is measured
+    again, and the second measurement decides whether the threshold is 8K
+    (a noisy point) or 64K (a real loss); spread rows never win, and nothing
+    of theirs is measured again."""
+    first = {1 << 12: False, 1 << 13: True, 1 << 14: True, 1 << 15: False, 1 << 16: True}
+    calls = []
+
+    def fake(isa, shape, mode, threads, settings):
+        size = shape[0] * shape[1]
+        calls.append((mode, size))
+        if mode == "spread rows":
+            return False, 0.9
+        again = calls.count((mode, size)) > 1
+        return (second if again and size == 1 << 15 else first[size]), 1.5
+
+    monkeypatch.setattr(tune_dispatch, "threads_win", fake)
+    settings = dataclasses.replace(tune_dispatch.QUICK, threshold_sizes=list(first))
+    policy, _ = tune_dispatch.measure_policy("avx2", 2, settings, log=lambda m: None)
+    assert policy.min_split_chunk == threshold // 2
+    split = [size for mode, size in calls if mode == "split rows"]
+    assert split[len(first):] == [1 << 12, 1 << 15]  # the losses below a win, measured again
+    assert [size for mode, size in calls if mode == "spread rows"] == list(first)
+    assert policy.min_elements_per_thread == 2 * (1 << 16) // 2  # never won: past the largest size
 
 GRID = {"n": [128, 8192], "rows": [1, 64],
         "algorithm": [["online", "three-pass-recompute"], ["two-pass", None]]}

@@ -11,7 +11,8 @@ Per runnable ISA:
      at that size and at every larger one.  They become the ThreadPolicy:
      min_elements_per_thread = spread threshold / threads and min_split_chunk =
      split threshold / threads (a size where the threads never won puts the
-     threshold past the largest measured size).  Calls run back to back, so
+     threshold past the largest measured size; a loss below a size that won
+     is measured again, and the second measurement counts).  Calls run back to back, so
      OpenMP's workers are awake: what a call pays after the process idled is
      `threads_probe coldstart`'s to show;
   2. the decision map, with that policy: per layout (rows: along the last
@@ -138,20 +139,31 @@ def threads_win(isa: str, shape: tuple[int, int], mode: str, threads: int,
     return evidence.convincing(), evidence.median
 
 
+def threshold_shape(mode: str, size: int) -> tuple[int, int]:
+    return (size // SPREAD_ROW_LENGTH, SPREAD_ROW_LENGTH) if mode == "spread rows" else (1, size)
+
+
 def measure_policy(isa: str, threads: int, settings: Settings, log) -> tuple[tuning.ThreadPolicy, list[dict]]:
-    """The thread policy from the measured thresholds, and the measurements."""
+    """The thread policy from the measured thresholds, and the measurements.
+    A loss below a larger size that won is measured once more, in fresh
+    rounds, and the second measurement counts: one noisy point would
+    otherwise move the threshold past every size below it."""
     sizes = [s for s in settings.threshold_sizes if s >= 2 * SPREAD_ROW_LENGTH]
     table, found = [], {}
     for mode in ("spread rows", "split rows"):
         log(f"  {isa}: {threads} threads against 1, {mode}, {sizes[0]:,} ... {sizes[-1]:,} elements")
-        wins = []
+        rows = []
         for size in sizes:
-            shape = (size // SPREAD_ROW_LENGTH, SPREAD_ROW_LENGTH) if mode == "spread rows" else (1, size)
+            shape = threshold_shape(mode, size)
             won, gain = threads_win(isa, shape, mode, threads, settings)
-            wins.append(won)
-            table.append({"isa": isa, "mode": mode, "shape": f"{shape[0]} x {shape[1]}", "elements": size,
-                          "gain": gain, "wins": won})
-        found[mode] = wins_from(sizes, wins)
+            rows.append({"isa": isa, "mode": mode, "shape": f"{shape[0]} x {shape[1]}", "elements": size,
+                         "gain": gain, "wins": won, "first gain": None})
+        for i, row in enumerate(rows):
+            if not row["wins"] and any(later["wins"] for later in rows[i + 1:]):
+                won, gain = threads_win(isa, threshold_shape(mode, row["elements"]), mode, threads, settings)
+                row.update({"first gain": row["gain"], "gain": gain, "wins": won})
+        table += rows
+        found[mode] = wins_from(sizes, [row["wins"] for row in rows])
     spread = found["spread rows"] or 2 * sizes[-1]  # never won: past the measured range
     split = found["split rows"] or 2 * sizes[-1]
     return tuning.ThreadPolicy(spread // threads, split // threads), table
