@@ -14,7 +14,7 @@ import weakref
 
 import numpy as np
 
-from . import api, build, contracts, registry
+from . import api, build, contracts, registry, tuning
 
 OPERATION = "log_softmax"  # the name of its decision map (kernels.tuning.DECISION_KEYS)
 
@@ -27,13 +27,16 @@ def _log_kernels(plan: api.Plan) -> dict[str, str]:
     the families both run, else the registry's; the column kernels of plan's
     ISA.  Under the default contract every exponential is the default one,
     whose error the accuracy bound of tests/test_log_softmax.py assumes;
-    under a looser one (plan.rtol), `registry.log_contract_exp`'s."""
+    under a looser one (plan.rtol), the tuner's choice for this machine
+    (`tuning.contract_exp`), else `registry.log_contract_exp`'s."""
     algorithm = plan.algorithm
     kernels = {}
     for family in registry.LOG_ALGORITHM_PASSES[algorithm] + registry.LOG_ALGORITHM_GUARD_FAMILIES[algorithm]:
         variant = plan.variants.get(family)
         if family in registry.EXP_FAMILIES and plan.rtol != contracts.DEFAULT_RTOL:
-            variant = registry.default_variant(family, plan.isa, registry.log_contract_exp(family, plan.rtol))
+            exp = (tuning.contract_exp(family, plan.isa, plan.rtol, OPERATION)
+                   or registry.log_contract_exp(family, plan.rtol))
+            variant = registry.default_variant(family, plan.isa, exp)
         elif variant is None or variant.exp != registry.DEFAULT_EXP:
             variant = registry.default_variant(family, plan.isa)
         kernels[family] = variant.name

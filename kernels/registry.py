@@ -434,12 +434,20 @@ def log_contract_exp(family: str, rtol: float) -> str:
     domain) must keep rtol: CONTRACT_EXPS's where it does, else its
     two-constant twin (one constant costs ExtExp thousands of ULP near
     |x| = 2^16), else the default."""
-    kind = pass_kind(family)
-    chosen = CONTRACT_EXPS[rtol][kind]
+    chosen = CONTRACT_EXPS[rtol][pass_kind(family)]
+    keeping = log_exps_keeping(family, rtol)
     for name in (chosen, chosen.replace("rr1_", "rr2_", 1)):
-        if name in EXPS and EXPS[name].max_ulp[kind] * ULP_RELATIVE <= rtol:
+        if name in keeping:
             return name
     return DEFAULT_EXP
+
+
+def log_exps_keeping(family: str, rtol: float) -> list[str]:
+    """The exponentials a log_softmax reduction of this family may take under
+    rtol: those whose own bound (max ULP over the family's kind of domain)
+    keeps it."""
+    kind = pass_kind(family)
+    return [name for name, e in EXPS.items() if e.max_ulp[kind] * ULP_RELATIVE <= rtol]
 
 
 def default_variant(family: str, isa: str, exp: str = DEFAULT_EXP) -> Variant:

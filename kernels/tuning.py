@@ -93,12 +93,19 @@ def forget_cached_choices() -> None:
         hook()
 
 
+CONTRACT_KEYS = {"softmax": "contract_exps", "log_softmax": "log_contract_exps"}
+"""Where the looser contracts' exponentials of each operation are stored."""
+
+
 def save(choices: dict, meta: dict, contract_exps: dict | None = None) -> Path:
     """Stores the variants ({isa: {algorithm: {size class: {family: variant}}}})
-    and the looser contracts' exponentials ({isa: {"<rtol>": {family: exp}}})."""
+    and the looser contracts' exponentials per operation ({operation: {isa:
+    {"<rtol>": {family: exp}}}}, stored under CONTRACT_KEYS)."""
     path = choices_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"meta": meta, "choices": choices, "contract_exps": contract_exps or {}}, indent=2))
+    stored = {"meta": meta, "choices": choices}
+    stored.update({key: (contract_exps or {}).get(operation, {}) for operation, key in CONTRACT_KEYS.items()})
+    path.write_text(json.dumps(stored, indent=2))
     forget_cached_choices()
     return path
 
@@ -108,12 +115,14 @@ def stored_variants(algorithm: str, isa: str, size_class: str) -> dict[str, str]
     return _stored().get("choices", {}).get(isa, {}).get(algorithm, {}).get(size_class)
 
 
-def contract_exp(family: str, isa: str, rtol: float) -> str | None:
-    """The exponential the tuner chose for an exponential pass family under a
-    looser contract rtol on this machine, or None; only one whose claim keeps
-    rtol (registry.exps_keeping) counts, so no stored file breaks a contract."""
-    exp = _stored().get("contract_exps", {}).get(isa, {}).get(f"{rtol:g}", {}).get(family)
-    return exp if exp in registry.exps_keeping(family, rtol) else None
+def contract_exp(family: str, isa: str, rtol: float, operation: str = "softmax") -> str | None:
+    """The exponential the tuner chose for an exponential pass family of the
+    operation under a looser contract rtol on this machine, or None; only one
+    that may keep rtol there (registry.exps_keeping, log_exps_keeping)
+    counts, so no stored file breaks a contract."""
+    exp = _stored().get(CONTRACT_KEYS[operation], {}).get(isa, {}).get(f"{rtol:g}", {}).get(family)
+    keeping = registry.exps_keeping if operation == "softmax" else registry.log_exps_keeping
+    return exp if exp in keeping(family, rtol) else None
 
 
 @functools.cache

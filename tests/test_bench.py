@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import kernels
-from kernels import build, contracts, registry, tuning
+from kernels import build, contracts, logsoftmax, registry, tuning
 from kernels.bench import analysis, arguments, cli, machine, peers, plots, report, results, sweep, timing, traffic, tune
 from kernels.bench.sweep import (IN_PLACE_SENTINEL, Run, SweepConfig, api_label, api_partner, describe_protocol,
                                  bandwidth_cases, bandwidth_kernels, cases_at, kernel_case, peer_cases)
@@ -668,7 +668,8 @@ def test_tune_stores_choices_that_softmax_uses(tmp_path, monkeypatch):
             assert {v.family: v.name for v in plan.passes} == stored[size_class]
         # every looser contract: an exponential per exponential pass, claiming
         # the contract, which the contract's plans run and keep
-        by_contract = json.loads((tmp_path / "tuned.json").read_text())["contract_exps"][isa]
+        stored_file = json.loads((tmp_path / "tuned.json").read_text())
+        by_contract = stored_file["contract_exps"][isa]
         assert set(by_contract) == {f"{rtol:g}" for rtol in contracts.CONTRACTS[1:]}
         for rtol in contracts.CONTRACTS[1:]:
             exps = by_contract[f"{rtol:g}"]
@@ -678,6 +679,15 @@ def test_tune_stores_choices_that_softmax_uses(tmp_path, monkeypatch):
                 assert {v.family: v.exp for v in plan.passes if v.family in registry.EXP_FAMILIES} == {
                     f: exps[f] for f in registry.ALGORITHM_PASSES[algorithm] if f in registry.EXP_FAMILIES}
                 assert tune.keeps_contract(plan, rtol)
+            # log_softmax's reductions: an exponential whose own bound keeps rtol, which its plans run
+            log_exps = stored_file["log_contract_exps"][isa][f"{rtol:g}"]
+            assert set(log_exps) == set(tune.LOG_EXP_FAMILIES)
+            assert all(exp in registry.log_exps_keeping(family, rtol) for family, exp in log_exps.items())
+            for algorithm in registry.ALGORITHMS:
+                twin = logsoftmax._log_kernels(kernels.Plan(algorithm, isa, rtol=rtol))
+                for family in registry.LOG_ALGORITHM_PASSES[algorithm]:
+                    if family in log_exps:
+                        assert registry.lookup(twin[family]).exp == log_exps[family]
     finally:
         tuning.forget_cached_choices()
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import ISA_PARAMS
 
 import kernels
-from kernels import api, contracts, registry, tuning
+from kernels import api, contracts, logsoftmax, registry, tuning
 from kernels.bench import tune
 
 SIZES = (1, 37, 1000, 1 << 15)
@@ -59,17 +59,21 @@ def test_a_looser_contract_runs_its_exponential(rtol):
 
 
 def test_a_stored_contract_exp_is_used_only_if_it_claims_the_contract(tmp_path, monkeypatch):
-    """The tuner's choice for a looser contract replaces CONTRACT_EXPS's; a
-    stored exponential that does not claim the contract (an old or edited
-    file) is ignored."""
+    """The tuner's choice for a looser contract replaces CONTRACT_EXPS's (and,
+    in log_softmax's reductions, log_contract_exp's); a stored exponential
+    that does not keep the contract (an old or edited file) is ignored."""
     isa = kernels.available_isas()[-1]
     rtol = 1e-3
     claiming = [e for e in registry.exps_keeping("raddexpminusmax", rtol)
                 if e != registry.CONTRACT_EXPS[rtol][0]][0]
     not_claiming = next(e for e in registry.EXPS if e not in registry.exps_keeping("vscaleexpminusmax", 1e-5))
     path = tmp_path / "tuned.json"
+    log_claiming = [e for e in registry.log_exps_keeping("raddextexp", rtol)
+                    if e != registry.log_contract_exp("raddextexp", rtol)][0]
+    log_not_claiming = next(e for e in registry.EXPS if e not in registry.log_exps_keeping("raddextexp", 1e-5))
     path.write_text(json.dumps({"meta": {}, "choices": {}, "contract_exps": {isa: {
-        "0.001": {"raddexpminusmax": claiming}, "1e-05": {"vscaleexpminusmax": not_claiming}}}}))
+        "0.001": {"raddexpminusmax": claiming}, "1e-05": {"vscaleexpminusmax": not_claiming}}},
+        "log_contract_exps": {isa: {"0.001": {"raddextexp": log_claiming}, "1e-05": {"raddextexp": log_not_claiming}}}}))
     monkeypatch.setattr(tuning, "choices_path", lambda: path)
     tuning.forget_cached_choices()
     try:
@@ -78,6 +82,9 @@ def test_a_stored_contract_exp_is_used_only_if_it_claims_the_contract(tmp_path, 
         assert exps["vscaleexpminusmax"] == registry.CONTRACT_EXPS[rtol][0]
         exps = {v.family: v.exp for v in kernels.Plan("three-pass-recompute", isa, rtol=1e-5).passes}
         assert exps["vscaleexpminusmax"] == registry.CONTRACT_EXPS[1e-5][0]
+        for contract, expected in ((rtol, log_claiming), (1e-5, registry.log_contract_exp("raddextexp", 1e-5))):
+            twin = logsoftmax._log_kernels(kernels.Plan("two-pass", isa, rtol=contract))
+            assert registry.lookup(twin["raddextexp"]).exp == expected
     finally:
         monkeypatch.undo()
         tuning.forget_cached_choices()

@@ -317,20 +317,36 @@ def _algorithms_breaking(exps: dict[str, str], isa: str, rtol: float) -> list[st
     return broken
 
 
+LOG_EXP_FAMILIES = sorted({f for a in registry.ALGORITHMS for f in registry.LOG_ALGORITHM_PASSES[a]}
+                          & set(registry.EXP_FAMILIES))
+"""The exponential passes of log_softmax's reductions (its guarded rows keep
+the untuned choice)."""
+
+
+def _pick(labels: list[str], rounds: list[Rounds]) -> tuple[str, str]:
+    """The exponential the rule picks among variants (names, incumbent first)
+    and those it ties with."""
+    winner = registry.lookup(pick_winner(labels, rounds))
+    return winner.exp, ", ".join(registry.lookup(label).exp for label in ties(labels, winner.name, rounds))
+
+
 def tune_contracts(isas, reps: int, quick: bool, log=print) -> tuple[dict, pd.DataFrame]:
     """Per ISA and looser contract (kernels.contracts.CONTRACTS but the
     default), per exponential pass family: the exponential chosen by the rule
-    in cache (the shapes step's sizes and rounds), the untuned choice of
-    registry.CONTRACT_EXPS first, among those claiming the contract; a
+    in cache (the shapes step's sizes and rounds) among those claiming the
+    contract, the untuned choice of registry.CONTRACT_EXPS the incumbent; a
     family whose choice makes an algorithm's plan break the contract keeps
-    the untuned one.  Returns ({isa: {"<rtol>": {family: exp}}}, table)."""
+    the untuned one.  log_softmax's reductions choose from the same rounds,
+    among the exponentials whose own bound keeps the contract
+    (registry.log_exps_keeping), registry.log_contract_exp's the incumbent.
+    Returns ({operation: {isa: {"<rtol>": {family: exp}}}}, table)."""
     report = machine.report()
     sizes = tuning_sizes(report, quick)["in-cache"]
     llc = machine.last_level_cache(report)
     rng = np.random.default_rng(1)
     families = sorted({f for a in registry.ALGORITHMS for f in registry.ALGORITHM_PASSES[a]}
                       & set(registry.EXP_FAMILIES))
-    chosen, rows = {}, []
+    chosen, rows = {"softmax": {}, "log_softmax": {}}, []
     try:
         for isa in isas:
             api.check_isa(isa)
@@ -339,30 +355,39 @@ def tune_contracts(isas, reps: int, quick: bool, log=print) -> tuple[dict, pd.Da
                     continue
                 log(f"tuning {isa} exponentials for rtol={rtol:g} at n = {', '.join(map(str, sizes))} ...")
                 candidates = {f: _contract_candidates(f, isa, rtol) for f in families}
+                log_references = {f: registry.default_variant(f, isa, registry.log_contract_exp(f, rtol))
+                                  for f in LOG_EXP_FAMILIES}
 
-                def cases(x, candidates=candidates):
+                def cases(x, candidates=candidates, log_references=log_references):
                     out = []
                     for family, variants in candidates.items():
-                        labelled = [(v, v.name) for v in variants] + [(variants[0], variants[0].name + AA_SUFFIX)]
+                        references = {variants[0], log_references.get(family, variants[0])}
+                        labelled = [(v, v.name) for v in variants] + [(v, v.name + AA_SUFFIX) for v in references]
                         out += [kernel_case(v, x, label, "pass") for v, label in labelled]
                     return out
 
                 rounds = _measure_at_sizes(cases, sizes, "in-cache", llc, reps, rng)
                 exps, tied = {}, {}
                 for family, variants in candidates.items():
-                    labels = [v.name for v in variants]
-                    winner = registry.lookup(pick_winner(labels, rounds))
-                    exps[family] = winner.exp
-                    tied[family] = ", ".join(registry.lookup(label).exp for label in ties(labels, winner.name, rounds))
+                    exps[family], tied[family] = _pick([v.name for v in variants], rounds)
                 for algorithm in _algorithms_breaking(exps, isa, rtol):
                     log(f"  rtol={rtol:g}: {algorithm}'s plan with the chosen exponentials breaks it; "
                         "its families keep the untuned ones")
                     for family in registry.ALGORITHM_PASSES[algorithm]:
                         if family in exps:
                             exps[family] = registry.contract_variant(family, isa, rtol).exp
-                chosen.setdefault(isa, {})[f"{rtol:g}"] = exps
+                log_exps = {}
+                for family, reference in log_references.items():
+                    keeping = registry.log_exps_keeping(family, rtol)
+                    labels = [reference.name] + [v.name for v in candidates[family]
+                                                 if v.exp in keeping and v != reference]
+                    log_exps[family], tied["log " + family] = _pick(labels, rounds)
+                chosen["softmax"].setdefault(isa, {})[f"{rtol:g}"] = exps
+                chosen["log_softmax"].setdefault(isa, {})[f"{rtol:g}"] = log_exps
                 rows += [{"isa": isa, "rtol": rtol, "family": f, "untuned": candidates[f][0].exp, "chosen": exps[f],
-                          "tie": tied[f]} for f in families]
+                          "tie": tied[f], "log untuned": log_references[f].exp if f in log_exps else "",
+                          "log chosen": log_exps.get(f, ""), "log tie": tied.get("log " + f, "")}
+                         for f in families]
     finally:
         _buffers.cache_clear()
     return chosen, pd.DataFrame(rows)
@@ -448,7 +473,8 @@ def _tune_variants(args, isas, log) -> None:
     for isa, per_algorithm in choices.items():
         for algorithm, per_class in per_algorithm.items():
             merged.setdefault(isa, {}).setdefault(algorithm, {}).update(per_class)
-    merged_contracts = {**tuning._stored().get("contract_exps", {}), **contract_exps}
+    merged_contracts = {operation: {**tuning._stored().get(key, {}), **contract_exps[operation]}
+                        for operation, key in tuning.CONTRACT_KEYS.items()}
     path = tuning.save(merged, {"machine": machine.report()["id"], "quick": args.quick, "reps": args.reps},
                        merged_contracts)
     print(f"stored {path}")
