@@ -130,7 +130,7 @@ MUTANTS = [
            "return self.median > self.threshold",
            BENCH_TESTS, what="a gain just above the threshold is stored as a clear decision"),
     Mutant("contract-exp-ignores-its-claim", "kernels/tuning.py",
-           "return exp if exp in registry.exps_keeping(family, rtol) else None",
+           "return exp if exp in keeping(family, rtol) else None",
            "return exp",
            ("tests/test_contracts_api.py",), what="a stored exponential too coarse for the contract runs"),
     # ---- log_softmax
