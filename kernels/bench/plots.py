@@ -193,7 +193,7 @@ MAP_ROWS = [1 << k for k in range(0, 15)]
 def decision_map(ax, threads: int, operation: str = "softmax", n_grid=MAP_N, rows_grid=MAP_ROWS) -> list:
     """Colours ax by the algorithm ``algorithm="auto"`` of the operation runs
     on (rows, n) on `threads` threads (each cell from its lower left corner
-    on, log2 axes); returns the legend handles with their labels."""
+    on, log2 axes); returns (legend handles, their labels)."""
     from matplotlib.colors import ListedColormap
 
     from .. import api, tuning
@@ -209,4 +209,4 @@ def decision_map(ax, threads: int, operation: str = "softmax", n_grid=MAP_N, row
     ax.set_xlabel("log2 of the row length n")
     labels = [a if operation == "softmax" or not a.startswith("three-pass") else "three-pass" for a in algorithms]
     handles = [plt.Rectangle((0, 0), 1, 1, color=COLORS[a], alpha=0.6) for a in algorithms]
-    return [handles, labels]
+    return handles, labels

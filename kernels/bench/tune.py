@@ -361,7 +361,7 @@ def tune_contracts(isas, reps: int, quick: bool, log=print) -> tuple[dict, pd.Da
                 def cases(x, candidates=candidates, log_references=log_references):
                     out = []
                     for family, variants in candidates.items():
-                        references = {variants[0], log_references.get(family, variants[0])}
+                        references = dict.fromkeys([variants[0], log_references.get(family, variants[0])])
                         labelled = [(v, v.name) for v in variants] + [(v, v.name + AA_SUFFIX) for v in references]
                         out += [kernel_case(v, x, label, "pass") for v, label in labelled]
                     return out
