@@ -833,7 +833,9 @@ def test_measurement_explorers(page, browser, book_html):
             tooltip = hover(tab, handle, series["label"], x)
             row = series_rows(data, config, handle.state(), series["base"], [x]).iloc[0]
             assert series["label"] in tooltip, f"{name}: hover shows {tooltip!r}"
-            shown = float(re.search(r"ns/element: ([0-9.e+-]+)", tooltip).group(1))
+            # the tooltip's text runs on into the next label ("0.5910^9 elements/s"): stop before it
+            shown = float(re.search(r"ns/element: (\d+(?:\.\d+?)?(?:e[+-]?\d+)?)(?=10\^9|[^\d.]|$)",
+                                    tooltip).group(1))
             assert shown == pytest.approx(row["ns_per_element"], rel=1e-3), f"{name}: hover shows {tooltip!r}"
             tab.mouse.move(0, 0)
 
