@@ -118,6 +118,26 @@ def test_vector_kernels_equal_the_scalar_reference_bit_for_bit(exp, rng):
 
 
 @pytest.mark.parametrize("exp", EXPS)
+def test_pass_2_is_extexp_scaled_exactly(exp, isa, rng):
+    """Pass 2 (vscaleextexp) folds the sum's exponent into its rounding instead
+    of scaling ExtExp's result (v_scaled_extexp_folded): every normal output
+    must be ExtExp's p * 2^(n + scale_e), bit for bit, and every output below
+    the normal range 0 or below it; rows far below and far above 0 alike."""
+    tiny = np.float32(2.0**-126)
+    base = np.concatenate([rng.uniform(-65536, 0, 20_000), rng.uniform(-200, 0, 20_000), [0.0, -87.0, -88.0]])
+    for offset in (0.0, -3000.0, 3000.0):
+        x = (base + offset).astype(np.float32)
+        _, m, e = evaluate(exp, isa, x, x)
+        scale_e = -float(e.max())
+        y = np.empty_like(x)
+        kernels.get_kernel(registry.default_variant("vscaleextexp", isa, exp))(x, y, 1.0, scale_e)
+        expected = np.ldexp(m.astype(np.float64), (e + scale_e).astype(np.int64)).astype(np.float32)
+        normal = expected >= tiny
+        np.testing.assert_array_equal(y[normal], expected[normal], err_msg=f"{exp} on {isa}, offset {offset}")
+        assert np.all(y[~normal] < tiny), f"{exp} on {isa}: outputs below the normal range"
+
+
+@pytest.mark.parametrize("exp", EXPS)
 def test_special_values(exp, isa):
     z = np.array([0, -0.0, -np.inf, np.nan, -87.5, -100, -3e38], np.float32)
     x = np.array([0, np.nan, -np.inf], np.float32)

@@ -40,6 +40,8 @@ SOFTMAX_INLINE vmask v_gt(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); 
 SOFTMAX_INLINE vf v_select(vmask m, vf a, vf b) { return _mm256_blendv_ps(b, a, m); }
 
 SOFTMAX_INLINE int v_any_gt(vf a, vf b) { return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ)) != 0; }
+/* Lanes where a < b is false: a >= b, or either is NaN. */
+SOFTMAX_INLINE vmask v_not_less(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_NLT_UQ); }
 
 /* Per-lane double accumulators (8 lanes in two __m256d): reductions sum each
  * iteration's terms pairwise in float, then add them here, so error does not
@@ -135,23 +137,26 @@ SOFTMAX_INLINE vf v_lookup(const float* table, int bits, vf index) {
     return _mm256_i32gather_ps(table, _mm256_and_si256(j, _mm256_set1_epi32((1 << bits) - 1)), 4);
 }
 
-/* p * 2^m for v_exp_round's m and biased; 0 where z < EXP_DENORMAL_CUTOFF
- * (NaN stays).  2^m's bits are biased << (23 - b): the exponent field, and
+/* p * 2^m for v_exp_round's m and biased, in the lanes of `normal` (0
+ * elsewhere).  2^m's bits are biased << (23 - b): the exponent field, and
  * j << (23 - b), which the adjusted table entry turns into 2^(j/N)'s
  * mantissa (XNNPACK's trick: one shift and one integer add).  Scaling by
  * 2^m is exact, so no intermediate is denormal. */
-SOFTMAX_INLINE vf v_exp2_times_flush(const exp_spec_t* spec, vf p, vf m, vf biased, vf z) {
+SOFTMAX_INLINE vf v_exp2_times_where(const exp_spec_t* spec, vf p, vf m, vf biased, vmask normal) {
     (void)m;
     __m256i bits = _mm256_slli_epi32(_mm256_castps_si256(biased), 23 - spec->table_bits);
     if (spec->table_bits) {
         bits = _mm256_add_epi32(bits, _mm256_castps_si256(v_lookup(spec->table_minus_j, spec->table_bits, biased)));
     }
-    const vf f = _mm256_mul_ps(_mm256_castsi256_ps(bits), p);
-    const vf underflow = _mm256_cmp_ps(z, _mm256_set1_ps(EXP_DENORMAL_CUTOFF), _CMP_LT_OQ);
-    return _mm256_andnot_ps(underflow, f);
+    return _mm256_and_ps(normal, _mm256_mul_ps(_mm256_castsi256_ps(bits), p));
 }
 
 SOFTMAX_INLINE vf v_floor(vf v) { return _mm256_floor_ps(v); }
+
+/* A table ExtExp's exponent: floor(m), an integer, which v_ldexp_nonpositive
+ * needs (see isa_avx512f.h); so v_integer_exponent has nothing to do. */
+SOFTMAX_INLINE vf v_extexp_exponent(vf m) { return v_floor(m); }
+SOFTMAX_INLINE vf v_integer_exponent(vf e) { return e; }
 
 #include "exp_family.h"
 #include "isa_helpers.h"

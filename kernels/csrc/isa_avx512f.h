@@ -38,6 +38,8 @@ SOFTMAX_INLINE vf v_neg_abs(vf a) {
 SOFTMAX_INLINE vmask v_gt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 SOFTMAX_INLINE vf v_select(vmask m, vf a, vf b) { return _mm512_mask_blend_ps(m, b, a); }
 SOFTMAX_INLINE int v_any_gt(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) != 0; }
+/* Lanes where a < b is false: a >= b, or either is NaN. */
+SOFTMAX_INLINE vmask v_not_less(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_NLT_UQ); }
 SOFTMAX_INLINE float v_hsum(vf a) { return _mm512_reduce_add_ps(a); }
 
 /* Per-lane double accumulators (16 lanes in two __m512d): reductions sum each
@@ -92,10 +94,10 @@ SOFTMAX_INLINE vf v_expminus_times(vf z, vf scale) {
 /* 2^d for integer-valued d <= 0 (flushed to 0 under FTZ once d < -126). */
 SOFTMAX_INLINE vf v_pow2_nonpositive(vf d) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), d); }
 
-/* p * 2^d for integer-valued d <= 0. */
+/* p * 2^d for integer-valued d <= 0 (VSCALEFPS: 2^floor(d) for any d). */
 SOFTMAX_INLINE vf v_ldexp_nonpositive(vf p, vf d) { return _mm512_scalef_ps(p, d); }
 
-/* acc + p * 2^d for integer-valued d <= 0. */
+/* acc + p * 2^d for integer-valued d <= 0 (2^floor(d) for any d). */
 SOFTMAX_INLINE vf v_add_ldexp(vf acc, vf p, vf d) { return _mm512_add_ps(acc, _mm512_scalef_ps(p, d)); }
 
 /* ---- the exp family's hooks (see exp_family.h) ---- */
@@ -114,16 +116,22 @@ SOFTMAX_INLINE vf v_lookup(const float* table, int bits, vf index) {
     return _mm512_i32gather_ps(_mm512_and_si512(j, _mm512_set1_epi32((1 << bits) - 1)), table, 4);
 }
 
-/* p * 2^m for v_exp_round's m; 0 where z < EXP_DENORMAL_CUTOFF (NaN stays):
- * p times the table's 2^(j/N), then VSCALEFPS, which multiplies by
- * 2^floor(m) exactly. */
-SOFTMAX_INLINE vf v_exp2_times_flush(const exp_spec_t* spec, vf p, vf m, vf biased, vf z) {
+/* p * 2^m for v_exp_round's m, in the lanes of `normal` (0 elsewhere): p
+ * times the table's 2^(j/N), then VSCALEFPS, which multiplies by 2^floor(m)
+ * exactly. */
+SOFTMAX_INLINE vf v_exp2_times_where(const exp_spec_t* spec, vf p, vf m, vf biased, vmask normal) {
     if (spec->table_bits) p = _mm512_mul_ps(p, v_lookup(spec->table, spec->table_bits, biased));
-    const vmask normal = _mm512_cmp_ps_mask(z, _mm512_set1_ps(EXP_DENORMAL_CUTOFF), _CMP_NLT_UQ);
     return _mm512_maskz_scalef_ps(normal, p, m);
 }
 
 SOFTMAX_INLINE vf v_floor(vf v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+
+/* A table ExtExp's exponent: m itself, a multiple of 2^-b, since VSCALEFPS
+ * scales by 2^floor of it; the two-pass sums floor only their tile's
+ * reference exponent (v_integer_exponent), one operation per tile instead
+ * of one per vector. */
+SOFTMAX_INLINE vf v_extexp_exponent(vf m) { return m; }
+SOFTMAX_INLINE vf v_integer_exponent(vf e) { return v_floor(e); }
 
 #include "exp_family.h"
 #include "isa_helpers.h"

@@ -38,20 +38,25 @@ SOFTMAX_INLINE vf v_tree_max(vf* v, int count) {
     return v[0];
 }
 
-/* The argument pass 2 of two-pass (and the guarded passes) give ExtExp:
- * max(x, -2^16).  Below -2^16 ExtExp's reduction breaks down and its p may
- * be anything, even inf, and inf * 2^-big is NaN; pass 1 does not see such an
- * element when its p is finite, and pass 2 may use another exponential.  The
+/* The argument the paper's pass 2 of two-pass (and the guarded pass 1) give
+ * ExtExp: max(x, -2^16).  Below -2^16 ExtExp's reduction breaks down and its
+ * p may be anything, even inf, and inf * 2^-big is NaN; pass 1 does not see
+ * such an element when its p is finite, and pass 2 may use another
+ * exponential (the others flush such lanes themselves).  The
  * fast path runs only while the row's maximum is above -2^16 + 111 (driver.c,
  * EXTEXP_SAFE_EXPONENT), so a clamped element is more than 111 below it: its
  * output, e^-111 of the largest or less, rounds to 0 either way.  NaN stays
  * NaN (v_max returns its second operand). */
 SOFTMAX_INLINE vf v_extexp_argument(vf x) { return v_max(v_set1(-EXTEXP_MAX_ABS_INPUT), x); }
 
-/* (p * scale_m) * 2^(n + scale_e) for ExtExp(x) = p * 2^n (the exponential spec). */
+/* scale_m * e^x * 2^scale_e for integer scale_e, pass 2 of two-pass (the
+ * exponential spec).  The paper's p5 computes (p * scale_m) * 2^(n + scale_e)
+ * from ExtExp(v_extexp_argument(x)) = p * 2^n, as the paper does; the other
+ * exponentials fold scale_e into their rounding (v_scaled_extexp_folded). */
 SOFTMAX_INLINE vf v_scaled_extexp_with(const exp_spec_t* spec, vf x, vf scale_m, vf scale_e) {
+    if (!spec->paper) return v_scaled_extexp_folded(spec, x, scale_m, scale_e);
     vf e;
-    const vf p = v_extexp_times_with(spec, x, scale_m, &e);
+    const vf p = v_extexp_times_with(spec, v_extexp_argument(x), scale_m, &e);
     return v_ldexp_nonpositive(p, v_add(e, scale_e));
 }
 
@@ -69,7 +74,7 @@ SOFTMAX_INLINE void v_extexp_raise(vd* run_m, vf* run_e, vf new_e) {
     }
 }
 
-/* sum_j p[j] * 2^(e[j] - ref), pairwise (ref >= every e[j]). */
+/* sum_j p[j] * 2^floor(e[j] - ref), pairwise (integer ref >= every floor(e[j])). */
 SOFTMAX_INLINE vf v_extexp_terms(const vf* p, const vf* e, int count, vf ref) {
     vf t[16];
     const int pairs = count / 2;
@@ -81,11 +86,14 @@ SOFTMAX_INLINE vf v_extexp_terms(const vf* p, const vf* e, int count, vf ref) {
     return v_tree_sum(t, pairs + count % 2);
 }
 
-/* Adds a tile of ExtExp values (p[j], e[j]) into the running sum. */
-SOFTMAX_INLINE void v_extexp_accumulate(vd* run_m, vf* run_e, vf* p, vf* e, int count) {
+/* Adds a tile of ExtExp values (p[j], e[j]) of the exponential spec into the
+ * running sum, whose exponents stay integers. */
+SOFTMAX_INLINE void v_extexp_accumulate(const exp_spec_t* spec, vd* run_m, vf* run_e, vf* p, vf* e, int count) {
     vf maxima[16];
     SOFTMAX_UNROLL for (int j = 0; j < count; j++) maxima[j] = e[j];
-    v_extexp_raise(run_m, run_e, v_max(*run_e, v_tree_max(maxima, count)));
+    vf tile_e = v_tree_max(maxima, count);
+    if (spec->table_bits) tile_e = v_integer_exponent(tile_e);
+    v_extexp_raise(run_m, run_e, v_max(*run_e, tile_e));
     *run_m = vd_add(*run_m, v_extexp_terms(p, e, count, *run_e));
 }
 

@@ -30,6 +30,8 @@ SOFTMAX_INLINE vf v_neg_abs(vf a) { return float_of(bits_of(a) | 0x80000000u); }
 SOFTMAX_INLINE vmask v_gt(vf a, vf b) { return a > b; }
 SOFTMAX_INLINE vf v_select(vmask m, vf a, vf b) { return m ? a : b; }
 SOFTMAX_INLINE int v_any_gt(vf a, vf b) { return a > b; }
+/* Lanes where a < b is false: a >= b, or either is NaN. */
+SOFTMAX_INLINE vmask v_not_less(vf a, vf b) { return !(a < b); }
 SOFTMAX_INLINE float v_hsum(vf a) { return a; }
 SOFTMAX_INLINE float v_hmax(vf a) { return a; }
 
@@ -80,18 +82,22 @@ SOFTMAX_INLINE vf v_lookup(const float* table, int bits, vf index) {
     return table[bits_of(index) & ((1u << bits) - 1u)];
 }
 
-/* p * 2^m for v_exp_round's m and biased; 0 where z < EXP_DENORMAL_CUTOFF
- * (NaN stays): 2^m's bits are biased << (23 - b) plus the adjusted table
- * entry, as in the AVX2 layer. */
-SOFTMAX_INLINE vf v_exp2_times_flush(const exp_spec_t* spec, vf p, vf m, vf biased, vf z) {
+/* p * 2^m for v_exp_round's m and biased where normal (0 elsewhere): 2^m's
+ * bits are biased << (23 - b) plus the adjusted table entry, as in the AVX2
+ * layer. */
+SOFTMAX_INLINE vf v_exp2_times_where(const exp_spec_t* spec, vf p, vf m, vf biased, vmask normal) {
     (void)m;
     uint32_t bits = bits_of(biased) << (23 - spec->table_bits);
     if (spec->table_bits) bits += bits_of(v_lookup(spec->table_minus_j, spec->table_bits, biased));
-    const float f = float_of(bits) * p;
-    return z < EXP_DENORMAL_CUTOFF ? 0.0f : f;
+    return normal ? float_of(bits) * p : 0.0f;
 }
 
 SOFTMAX_INLINE vf v_floor(vf v) { return floorf(v); }
+
+/* A table ExtExp's exponent: floor(m), an integer, which v_ldexp_nonpositive
+ * needs (see isa_avx512f.h); so v_integer_exponent has nothing to do. */
+SOFTMAX_INLINE vf v_extexp_exponent(vf m) { return v_floor(m); }
+SOFTMAX_INLINE vf v_integer_exponent(vf e) { return e; }
 
 #include "exp_family.h"
 #include "isa_helpers.h"

@@ -12,7 +12,7 @@ void KERNEL_NAME(size_t n, size_t w, size_t stride, const float* x, double* m, f
     for (; n != 0; n--, x += stride) {
         for (size_t k = 0; k < vecs; k++) {
             vf exponent, p = v_extexp(column_load(x, k, w), &exponent);
-            v_extexp_accumulate(&run_m[k], &run_e[k], &p, &exponent, 1);
+            v_extexp_accumulate(&exp_p5, &run_m[k], &run_e[k], &p, &exponent, 1);
         }
     }
     column_store_doubles(m, run_m, w);

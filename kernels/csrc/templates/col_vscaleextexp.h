@@ -8,7 +8,7 @@ void KERNEL_NAME(size_t n, size_t w, size_t stride, const float* x, float* y, co
     const size_t vecs = column_vectors(w);
     for (; n != 0; n--, x += stride, y += stride) {
         for (size_t k = 0; k < vecs; k++) {
-            const vf v = v_scaled_extexp(v_extexp_argument(column_load(x, k, w)), column_load(scale_m, k, w), column_load(scale_e, k, w));
+            const vf v = v_scaled_extexp(column_load(x, k, w), column_load(scale_m, k, w), column_load(scale_e, k, w));
             column_store(y, k, w, v);
         }
     }

@@ -25,11 +25,11 @@ extexp_sum_t KERNEL_NAME(size_t n, const float* x) {
     for (; n >= UNROLL; n -= UNROLL, x += UNROLL) {
         vf p[VECS], e[VECS];
         SOFTMAX_UNROLL for (int j = 0; j < VECS; j++) p[j] = v_extexp_with(EXP_SPEC, ARGUMENT(v_load(x + j * VLEN)), &e[j]);
-        v_extexp_accumulate(&run_m, &run_e, p, e, VECS);
+        v_extexp_accumulate(EXP_SPEC, &run_m, &run_e, p, e, VECS);
     }
     for (; n >= VLEN; n -= VLEN, x += VLEN) {
         vf e, p = v_extexp_with(EXP_SPEC, ARGUMENT(v_load(x)), &e);
-        v_extexp_accumulate(&run_m, &run_e, &p, &e, 1);
+        v_extexp_accumulate(EXP_SPEC, &run_m, &run_e, &p, &e, 1);
     }
     if (n != 0) {
         /* Lanes past the end add 0 at the running exponent. */
@@ -37,7 +37,7 @@ extexp_sum_t KERNEL_NAME(size_t n, const float* x) {
         vf e, p = v_extexp_with(EXP_SPEC, ARGUMENT(v_load_first(x, tail)), &e);
         p = v_select(tail, p, v_zero());
         e = v_select(tail, e, run_e);
-        v_extexp_accumulate(&run_m, &run_e, &p, &e, 1);
+        v_extexp_accumulate(EXP_SPEC, &run_m, &run_e, &p, &e, 1);
     }
 #undef ARGUMENT
     return v_extexp_finish(run_m, run_e);

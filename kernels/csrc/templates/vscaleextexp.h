@@ -7,10 +7,10 @@
 #if GUARDED
 void KERNEL_NAME(size_t n, const float* x, float* y, float shift, float scale_m, float scale_e) {
     const vf vshift = v_set1(shift);
-#define ARGUMENT(v) v_extexp_argument(v_sub((v), vshift))
+#define ARGUMENT(v) v_sub((v), vshift)
 #else
 void KERNEL_NAME(size_t n, const float* x, float* y, float scale_m, float scale_e) {
-#define ARGUMENT(v) v_extexp_argument(v)
+#define ARGUMENT(v) (v)
 #endif
     const vf vscale_m = v_set1(scale_m);
     const vf vscale_e = v_set1(scale_e);
