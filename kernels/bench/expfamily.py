@@ -89,9 +89,11 @@ def exp_families(algorithm: str) -> list[str]:
 
 
 def plan(algorithm: str, isa: str, exps) -> api.Plan:
-    """A plan whose exp passes use `exps`: one exponential, or {family: exp}."""
+    """A plan whose exp passes use `exps`: one exponential, or {family: exp};
+    one thread, so that its time is its kernels' (the thread policy would
+    split rows of 2 x 32K elements and more)."""
     choice = exps if isinstance(exps, dict) else {f: exps for f in exp_families(algorithm)}
-    return api.Plan(algorithm, isa, {f: registry.default_variant(f, isa, e) for f, e in choice.items()})
+    return api.Plan(algorithm, isa, {f: registry.default_variant(f, isa, e) for f, e in choice.items()}, threads=1)
 
 
 # ------------------------------------------------------------------ clock

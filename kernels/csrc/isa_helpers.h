@@ -50,9 +50,10 @@ SOFTMAX_INLINE vf v_tree_max(vf* v, int count) {
 SOFTMAX_INLINE vf v_extexp_argument(vf x) { return v_max(v_set1(-EXTEXP_MAX_ABS_INPUT), x); }
 
 /* scale_m * e^x * 2^scale_e for integer scale_e, pass 2 of two-pass (the
- * exponential spec).  The paper's p5 computes (p * scale_m) * 2^(n + scale_e)
- * from ExtExp(v_extexp_argument(x)) = p * 2^n, as the paper does; the other
- * exponentials fold scale_e into their rounding (v_scaled_extexp_folded). */
+ * exponential spec).  The paper's p5 computes ExtExp and then scales, as the
+ * paper does: (p * scale_m) * 2^(n + scale_e) from ExtExp(x) = p * 2^n, x
+ * clamped by v_extexp_argument; the other exponentials fold scale_e into
+ * their rounding (v_scaled_extexp_folded). */
 SOFTMAX_INLINE vf v_scaled_extexp_with(const exp_spec_t* spec, vf x, vf scale_m, vf scale_e) {
     if (!spec->paper) return v_scaled_extexp_folded(spec, x, scale_m, scale_e);
     vf e;
