@@ -21,7 +21,10 @@ and the decision map of algorithm="auto" (kernels.bench.tune_dispatch).
 
 Every measurement also times the default twice (an A/A pair): how far two
 identical cases drift apart in the same rounds is the measured noise that a
-gain must exceed.
+gain must exceed.  Plans run on one thread (`one_thread_plan`), as the pass
+kernels do: the choice is of kernels, and a row split across threads would
+add the fork and join to every candidate and the other core's noise to the
+rounds; what threads gain is the thread policy's measurement.
 """
 
 from __future__ import annotations
@@ -168,6 +171,11 @@ def _streaming_twin(v: registry.Variant) -> registry.Variant | None:
     return twin if twin.name in registry.BY_NAME else None
 
 
+def one_thread_plan(algorithm: str, isa: str, variants=None) -> api.Plan:
+    """The plan the tuner times: these variants, on one thread."""
+    return api.Plan(algorithm, isa, variants, threads=1)
+
+
 def with_stores(plan: api.Plan, streaming: bool) -> api.Plan:
     """The same plan with plain or streaming stores in its out-of-place write
     passes (the in-place rescale of reloading keeps plain stores)."""
@@ -176,7 +184,7 @@ def with_stores(plan: api.Plan, streaming: bool) -> api.Plan:
         plain = registry.Variant(v.family, v.isa, v.unroll, v.accumulators, exp=v.exp)
         twin = _streaming_twin(plain)
         chosen[v.family] = twin if streaming and twin is not None and v.family != "vscale" else plain
-    return api.Plan(plan.algorithm, plan.isa, chosen)
+    return one_thread_plan(plan.algorithm, plan.isa, chosen)
 
 
 CONTRACT_CHECK_SIZES = (1000, 1 << 15)
@@ -198,7 +206,7 @@ def keeps_contract(plan: api.Plan, rtol: float = contracts.DEFAULT_RTOL, seed: i
 
 
 def _with_default_exp(plan: api.Plan) -> api.Plan:
-    return api.Plan(plan.algorithm, plan.isa, {
+    return one_thread_plan(plan.algorithm, plan.isa, {
         v.family: v if v.exp == registry.DEFAULT_EXP else registry.default_variant(v.family, v.isa)
         for v in plan.passes})
 
@@ -208,8 +216,8 @@ def candidate_plans(algorithm: str, isa: str, shapes: dict, log=None) -> dict[st
     left out, and one whose exponentials break the default contract is
     replaced by the same shapes with the default exponential."""
     passes = registry.ALGORITHM_PASSES[algorithm]
-    default = api.Plan(algorithm, isa)
-    tuned = api.Plan(algorithm, isa, {f: shapes[f] for f in passes})
+    default = one_thread_plan(algorithm, isa)
+    tuned = one_thread_plan(algorithm, isa, {f: shapes[f] for f in passes})
     if tuned.passes != _with_default_exp(tuned).passes and not keeps_contract(tuned):
         (log or (lambda m: print(m, file=sys.stderr)))(f"{algorithm}: {' + '.join(v.name for v in tuned.passes)} breaks the default contract; "
             "default exponential kept")
