@@ -71,6 +71,12 @@ SOFTMAX_INLINE vf v_extexp_times_with(const exp_spec_t* spec, vf x, vf scale, vf
     return v_mul(p, v_lookup(spec->table, spec->table_bits, biased));
 }
 
+/* floor(e) for an exponent of v_extexp_times_with: only a table exponential's
+ * may be fractional (on AVX-512), so the others pass through. */
+SOFTMAX_INLINE vf v_extexp_integer(const exp_spec_t* spec, vf e) {
+    return spec->table_bits ? v_integer_exponent(e) : e;
+}
+
 /* ExtExp, as v_extexp. */
 SOFTMAX_INLINE vf v_extexp_with(const exp_spec_t* spec, vf x, vf* exponent) {
     return v_extexp_times_with(spec, x, v_set1(1.0f), exponent);

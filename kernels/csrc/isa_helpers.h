@@ -92,9 +92,7 @@ SOFTMAX_INLINE vf v_extexp_terms(const vf* p, const vf* e, int count, vf ref) {
 SOFTMAX_INLINE void v_extexp_accumulate(const exp_spec_t* spec, vd* run_m, vf* run_e, vf* p, vf* e, int count) {
     vf maxima[16];
     SOFTMAX_UNROLL for (int j = 0; j < count; j++) maxima[j] = e[j];
-    vf tile_e = v_tree_max(maxima, count);
-    if (spec->table_bits) tile_e = v_integer_exponent(tile_e);
-    v_extexp_raise(run_m, run_e, v_max(*run_e, tile_e));
+    v_extexp_raise(run_m, run_e, v_max(*run_e, v_extexp_integer(spec, v_tree_max(maxima, count))));
     *run_m = vd_add(*run_m, v_extexp_terms(p, e, count, *run_e));
 }
 
