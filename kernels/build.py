@@ -445,10 +445,19 @@ def make_cython_magic_strict(shell) -> None:
         imported.append(module)
         return original_import_all(module)
 
+    from IPython.paths import get_ipython_cache_dir
+
+    # The magic writes each cell's module into one cache shared by every
+    # process (keyed by the cell and its arguments): two kernels compiling the
+    # same new cell at once (the test suite's notebooks beside its quick book
+    # build) would read each other's half-written C file.
+    lock = Path(get_ipython_cache_dir()) / "cython" / "softmax-kernels-cells.lock"
+
     @functools.wraps(original_cython)
     def cython(line, cell):
         imported.clear()
-        result = original_cython(line, cell)
+        with _locked(lock):
+            result = original_cython(line, cell)
         if not imported:
             raise CythonCellError("%%cython failed to compile this cell; see the compiler output above")
         return result
