@@ -339,7 +339,7 @@ def plan_for(algorithm: str, isa: str | None, n: int, threads=None, rows: int = 
     threads = check_threads(threads)
     if algorithm == AUTO:
         algorithm = _choose(resolve_isa(isa), rows, n, 1, threads)
-    request = (algorithm, isa, n <= tuning.in_cache_row_limit(), threads, rtol)
+    request = (algorithm, isa, tuning.size_class(n), threads, rtol)
     plan = _plans_by_request.get(request)
     if plan is None:
         chosen_isa = resolve_isa(isa)

@@ -49,7 +49,14 @@ from pathlib import Path
 
 from . import build, machine, registry
 
-SIZE_CLASSES = ("in-cache", "out-of-cache")
+SIZE_CLASSES = ("in-l2", "in-llc", "out-of-cache")
+"""Row lengths tuned apart: rows whose input and output fit in half of one
+core's L2, those that fit in half of the last-level cache, and longer ones.
+In L2 the passes are bound by arithmetic, so the cheaper exponentials pay
+most there; from the last-level cache they wait on it more."""
+IN_CACHE_CLASSES = SIZE_CLASSES[:2]
+_OLD_IN_CACHE_CLASS = "in-cache"
+"""The one class that files stored before the split used for both."""
 
 
 def _cpu_digest() -> str:
@@ -111,8 +118,12 @@ def save(choices: dict, meta: dict, contract_exps: dict | None = None) -> Path:
 
 
 def stored_variants(algorithm: str, isa: str, size_class: str) -> dict[str, str] | None:
-    """{family: variant name} stored for this machine, or None."""
-    return _stored().get("choices", {}).get(isa, {}).get(algorithm, {}).get(size_class)
+    """{family: variant name} stored for this machine, or None (an in-cache
+    class of a file stored before the split reads its one in-cache choice)."""
+    per_class = _stored().get("choices", {}).get(isa, {}).get(algorithm, {})
+    if size_class in IN_CACHE_CLASSES and size_class not in per_class:
+        return per_class.get(_OLD_IN_CACHE_CLASS)
+    return per_class.get(size_class)
 
 
 def contract_exp(family: str, isa: str, rtol: float, operation: str = "softmax") -> str | None:
@@ -141,8 +152,16 @@ def in_cache_row_limit() -> int:
     return _llc_bytes() // 16
 
 
+def in_l2_row_limit() -> int:
+    """The longest row whose input and output fit in half of one core's L2."""
+    return _l2_bytes() // 16
+
+
 def size_class(n: int) -> str:
-    return "in-cache" if n <= in_cache_row_limit() else "out-of-cache"
+    """n's class of SIZE_CLASSES."""
+    if n <= in_l2_row_limit():
+        return "in-l2"
+    return "in-llc" if n <= in_cache_row_limit() else "out-of-cache"
 
 
 def variants_for(algorithm: str, isa: str, n: int | None = None) -> dict[str, registry.Variant]:

@@ -569,14 +569,41 @@ def test_pick_winner_keeps_the_simplest_unless_clearly_beaten():
 
 
 def test_tuning_sizes_represent_their_classes():
-    """The in-cache class at two sizes, one in L2 and one beyond it; every
-    size inside the class it tunes."""
+    """A size per class of kernels.tuning, each inside the class it tunes:
+    the in-L2 row's input and output fit in half of L2, the next one's do not."""
     rep = machine.report()
     sizes = tune.tuning_sizes(rep, quick=False)
-    assert len(sizes["in-cache"]) >= 2
-    assert 8 * min(sizes["in-cache"]) <= machine.cache_size(rep, 2) < 8 * max(sizes["in-cache"])
+    assert list(sizes) == list(tuning.SIZE_CLASSES)
+    assert 16 * max(sizes["in-l2"]) <= machine.cache_size(rep, 2) < 16 * min(sizes["in-llc"])
     for size_class, ns in sizes.items():
         assert all(tuning.size_class(n) == size_class for n in ns), (size_class, ns)
+
+
+def test_size_classes_split_at_l2_and_the_last_level_cache():
+    l2, llc = tuning.in_l2_row_limit(), tuning.in_cache_row_limit()
+    assert 0 < l2 < llc
+    assert [tuning.size_class(n) for n in (1, l2, l2 + 1, llc, llc + 1)] == [
+        "in-l2", "in-l2", "in-llc", "in-llc", "out-of-cache"]
+
+
+def test_a_file_stored_before_the_split_serves_both_in_cache_classes(tmp_path, monkeypatch):
+    """Its one "in-cache" choice applies to both in-cache classes until the
+    next tune; the out-of-cache one stays its own."""
+    isa = kernels.available_isas()[-1]
+    in_cache = {f: registry.default_variant(f, isa, "rr1_p5").name for f in registry.ALGORITHM_PASSES["two-pass"]}
+    out = {f: registry.default_variant(f, isa).name for f in registry.ALGORITHM_PASSES["two-pass"]}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"meta": {}, "choices": {isa: {"two-pass": {"in-cache": in_cache,
+                                                                           "out-of-cache": out}}}}))
+    monkeypatch.setattr(tuning, "choices_path", lambda: path)
+    tuning.forget_cached_choices()
+    try:
+        for size_class in tuning.IN_CACHE_CLASSES:
+            assert tuning.stored_variants("two-pass", isa, size_class) == in_cache
+        assert tuning.stored_variants("two-pass", isa, "out-of-cache") == out
+    finally:
+        monkeypatch.undo()
+        tuning.forget_cached_choices()
 
 
 @pytest.mark.parametrize("confirmed", [True, False])
@@ -594,7 +621,7 @@ def test_the_winner_is_measured_again_before_it_is_stored(confirmed, monkeypatch
     monkeypatch.setattr(tune, "measure_plans", fake_measure_plans)
     isa = kernels.available_isas()[-1]
     shapes = {f: registry.default_variant(f, isa) for f in registry.ALGORITHM_PASSES["two-pass"]}
-    choice = tune.choose_plan("two-pass", isa, shapes, [1 << 12], "in-cache", None, 9, None)
+    choice = tune.choose_plan("two-pass", isa, shapes, [1 << 12], "in-l2", None, 9, None)
     # confirmed: a third measurement, on rising rows (two-pass branches on the data), which it also wins
     assert len(measured) == (3 if confirmed else 2) and measured[1] == ["default", "tuned shapes + streaming stores"]
     assert choice.label == ("tuned shapes + streaming stores" if confirmed else "default")
@@ -616,7 +643,7 @@ def test_a_confirmed_winner_records_the_rivals_it_could_not_be_told_from(monkeyp
     monkeypatch.setattr(tune, "candidate_plans", lambda *args, **kwargs: {k: plan for k in ("default", "x", "y", "z")})
     monkeypatch.setattr(tune, "measure_plans", lambda plans, *args, **kwargs: [
         rounds({label: times[label] for label in list(plans) + ["default" + tune.AA_SUFFIX]})])
-    choice = tune.choose_plan("three-pass-recompute", isa, {}, [1 << 12], "in-cache", None, 9, None)
+    choice = tune.choose_plan("three-pass-recompute", isa, {}, [1 << 12], "in-l2", None, 9, None)
     assert choice.label == "x" and list(choice.tied) == ["y"]  # z is clearly slower; the default lost
     assert "tie with y" in choice.describe()
 
@@ -636,7 +663,7 @@ def test_a_gain_near_the_threshold_is_recorded_as_a_tie(monkeypatch, gain, margi
     plan = kernels.api.Plan("three-pass-recompute", isa)
     monkeypatch.setattr(tune, "candidate_plans", lambda *args, **kwargs: {"default": plan, "new": plan})
     monkeypatch.setattr(tune, "measure_plans", lambda plans, *args, **kwargs: [r])
-    choice = tune.choose_plan("three-pass-recompute", isa, {}, [1 << 12], "in-cache", None, 9, None)
+    choice = tune.choose_plan("three-pass-recompute", isa, {}, [1 << 12], "in-l2", None, 9, None)
     assert choice.label == "new"
     assert (list(choice.tied) == ["default"]) is marginal
 
@@ -654,15 +681,17 @@ def test_verdicts_and_ties(candidate, expected):
 
 def test_tune_stores_choices_that_softmax_uses(tmp_path, monkeypatch):
     monkeypatch.setattr(tuning, "choices_path", lambda: tmp_path / "tuned.json")
-    monkeypatch.setattr(tune, "tuning_sizes", lambda report, quick: {"in-cache": [4096], "out-of-cache": [1 << 16]})
+    monkeypatch.setattr(tune, "tuning_sizes", lambda report, quick: {
+        "in-l2": [4096], "in-llc": [8192], "out-of-cache": [1 << 16]})
     tuning.forget_cached_choices()
     isa = kernels.available_isas()[-1]
     try:
         argv = ["tune", "--isas", isa, "--algorithms", "two-pass", "--reps", "1"]
         assert cli.main(argv) == 0
         stored = json.loads((tmp_path / "tuned.json").read_text())["choices"][isa]["two-pass"]
-        assert set(stored) == {"in-cache", "out-of-cache"}
-        for size_class, n in (("in-cache", 1000), ("out-of-cache", 2 * tuning.in_cache_row_limit())):
+        assert set(stored) == set(tuning.SIZE_CLASSES)
+        for size_class, n in (("in-l2", 1000), ("in-llc", 2 * tuning.in_l2_row_limit()),
+                              ("out-of-cache", 2 * tuning.in_cache_row_limit())):
             assert tuning.size_class(n) == size_class
             plan = kernels.api.plan_for("two-pass", isa, n)
             assert {v.family: v.name for v in plan.passes} == stored[size_class]
@@ -726,7 +755,7 @@ def test_tune_agreement_counts_the_runs_that_chose_the_same_kernels():
     from kernels.bench import agreement
 
     def table(kernels, tie=""):
-        return pd.DataFrame([{"isa": "avx2", "size class": "in-cache", "algorithm": "two-pass", "choice": "default",
+        return pd.DataFrame([{"isa": "avx2", "size class": "in-l2", "algorithm": "two-pass", "choice": "default",
                               "kernels": kernels, "tie": tie}])
     result = agreement.agreement([table("a + b", "tuned shapes"), table("a + b"), table("a + c")])
     row = result.iloc[0]
@@ -758,9 +787,9 @@ def test_tuner_keeps_the_default_when_the_winner_loses_on_rising_rows(monkeypatc
     monkeypatch.setattr(tune, "candidate_plans", lambda algorithm, isa, shapes, log=None: {"default": "D", "fast": "F", "x": "X"})
     monkeypatch.setattr(tune, "measure_plans", fake_measure)
     monkeypatch.setattr(tune, "pick_winner", lambda labels, first: "fast")
-    two_pass = tune.choose_plan("two-pass", "avx2", {}, [1024], "in-cache", None, 3, None)
+    two_pass = tune.choose_plan("two-pass", "avx2", {}, [1024], "in-l2", None, 3, None)
     assert two_pass.label == "default" and "slower on rising rows" in two_pass.describe()
-    recompute = tune.choose_plan("three-pass-recompute", "avx2", {}, [1024], "in-cache", None, 3, None)
+    recompute = tune.choose_plan("three-pass-recompute", "avx2", {}, [1024], "in-l2", None, 3, None)
     assert recompute.label == "fast" and recompute.worst is None  # no data-dependent branch: random rows decide
 
 

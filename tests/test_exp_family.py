@@ -9,7 +9,7 @@ import struct
 
 import numpy as np
 import pytest
-from conftest import RUNNABLE, assert_softmax_close
+from conftest import ISA_PARAMS, RUNNABLE, assert_softmax_close
 
 import kernels
 from kernels import build, contracts, registry
@@ -154,6 +154,13 @@ def plan_with(exp, algorithm, isa):
     return expfamily.plan(algorithm, isa, exp)
 
 
+def default_tile_plan_with(exp, algorithm, isa):
+    """The plan with exp in every pass's default tile (plan_with's reductions
+    take the wide one on vector ISAs)."""
+    return kernels.Plan(algorithm, isa, {f: registry.default_variant(f, isa, exp)
+                                         for f in expfamily.exp_families(algorithm)})
+
+
 def sizes_around(p):
     tile = max(v.tile for v in p.passes)
     return sorted({1, 2, 3, tile - 1, tile, tile + 1, 2 * tile + 3, 1000, 4099, 65_536 + 33})
@@ -170,20 +177,36 @@ def test_softmax_keeps_the_claimed_contract(exp, algorithm, isa, rng):
             assert_softmax_close(p(x), x, algorithm, rtol=rtol)
 
 
+@pytest.mark.parametrize("isa", [p for p in ISA_PARAMS if p.values[0] != "scalar"])  # one tile there
+@pytest.mark.parametrize("algorithm", registry.ALGORITHMS)
+@pytest.mark.parametrize("exp", EXPS)
+def test_default_tiles_keep_the_claimed_contract(exp, algorithm, isa, rng):
+    """The default tiles, which the tuner may pick too and the looser
+    contracts run: the same contract, at sizes around their tile, and the
+    non-finite rule."""
+    p = default_tile_plan_with(exp, algorithm, isa)
+    rtol = expfamily.claimed_rtol(exp, algorithm)
+    for n in sizes_around(p):
+        for x in (rng.normal(0, 10, n), rng.uniform(-1000, 1000, n)):
+            x = x.astype(np.float32)
+            assert_softmax_close(p(x), x, algorithm, rtol=rtol)
+    assert_softmax_close(p(NON_FINITE_ROWS), NON_FINITE_ROWS, algorithm, rtol=rtol)
+
+
 @pytest.mark.parametrize("algorithm", registry.ALGORITHMS)
 @pytest.mark.parametrize("exp", EXPS)
 def test_softmax_non_finite_rule(exp, algorithm, isa):
     """scipy's rule, as with p5: NaN or +inf (or only -inf) make the row NaN;
     -inf elsewhere gives 0; and finite huge magnitudes stay exact."""
     p = plan_with(exp, algorithm, isa)
-    rows = np.array([[1, 2, np.nan, 3], [1, np.inf, 2, 3], [-np.inf] * 4, [0, -np.inf, 1, -np.inf],
-                     [3e38, -3e38, 0, 3e38], [1e30, 1e30 - 2e23, -1, 0], FAR_BELOW], np.float32)
-    assert_softmax_close(p(rows), rows, algorithm, rtol=expfamily.claimed_rtol(exp, algorithm))
+    assert_softmax_close(p(NON_FINITE_ROWS), NON_FINITE_ROWS, algorithm, rtol=expfamily.claimed_rtol(exp, algorithm))
 
 
 # A moderate maximum and elements far below it, beyond ExtExp's range: the
 # fast path runs (the sum's exponent is small) and must give those 0.
 FAR_BELOW = [0.0, -6.96e15, -1e20, -7e4]
+NON_FINITE_ROWS = np.array([[1, 2, np.nan, 3], [1, np.inf, 2, 3], [-np.inf] * 4, [0, -np.inf, 1, -np.inf],
+                            [3e38, -3e38, 0, 3e38], [1e30, 1e30 - 2e23, -1, 0], FAR_BELOW], np.float32)
 FAR_BELOW_VALUES = [-7e4, -1e6, -3e7, -6.96e15, -1e20, -3e38]
 
 

@@ -1,14 +1,14 @@
 """python -m kernels.bench tune: the kernel variants for this machine, chosen by evidence.
 
-For each ISA, at sizes that represent each size class (in cache: a row that
-fits in L2 and one that needs the last-level cache; out of cache: one far
+For each ISA, at a size that represents each size class of kernels.tuning
+(a row that fits in L2, one that needs the last-level cache, and one far
 beyond it, with cold buffers):
-  1. shapes, in cache only (where the arithmetic shows; out of cache the
-     memory decides): per pass family, every plain-store variant is timed
-     alone, interleaved with the others; a variant replaces the family's
-     default only if it beats it (see `Evidence.convincing`) at both sizes;
+  1. shapes, per in-cache class (where the arithmetic shows; out of cache
+     the memory decides): per pass family, every plain-store variant is
+     timed alone, interleaved with the others; a variant replaces the
+     family's default only if it beats it (see `Evidence.convincing`);
   2. plans, per size class and algorithm: the default plan, the plan of those
-     shapes (out of cache: of the shapes the in-cache plan kept) and that
+     shapes (out of cache: of the shapes the last-level-cache plan kept) and that
      plan with streaming stores in its out-of-place write pass, interleaved;
      simplest first, a candidate replaces the current choice only if it
      beats it at every size of the class, and a candidate the evidence
@@ -45,7 +45,7 @@ from .evidence import (  # noqa: F401  (the rule, re-exported for the tests)
 from .sweep import algorithm_case, kernel_case, row_input
 from .timing import Buffers, measure
 
-ROUNDS_FACTOR = {"in-cache": 3, "out-of-cache": 2}
+ROUNDS_FACTOR = {"in-l2": 3, "in-llc": 3, "out-of-cache": 2}
 """Rounds per measurement, as multiples of the requested reps: the decisions
 need more rounds than a sweep's medians (in cache they are also cheap)."""
 TARGET_NS = 2e6
@@ -86,17 +86,17 @@ def describe_ties(found: dict[str, list[Evidence]]) -> str:
 
 
 def tuning_sizes(report: dict, quick: bool) -> dict[str, list[int]]:
-    """Row lengths that represent each size class on this machine: in cache,
-    one whose input and output fit in half of L2 and one that needs the
-    last-level cache (half the class's limit); out of cache, one with 8x the
-    LLC per array (2^24 ... 2^26)."""
+    """Row lengths that represent each size class of kernels.tuning on this
+    machine: one whose input and output fit in half of L2; one that needs
+    the last-level cache (half that class's limit); out of cache, one with
+    8x the LLC per array (2^24 ... 2^26)."""
     l2 = machine.cache_size(report, 2) or 512 << 10
     llc = machine.last_level_cache(report) or 32 << 20
     in_l2 = 1 << int(np.floor(np.log2(l2 / 2 / 8)))
     in_llc = 1 << int(np.floor(np.log2(max(llc // 16 // 2, 2 * in_l2))))
     out_of_cache = 1 << int(np.ceil(np.log2(8 * llc / 4)))
     out_of_cache = min(max(out_of_cache, 1 << 24), 1 << 24 if quick else 1 << 26)
-    return {"in-cache": [in_l2, in_llc], "out-of-cache": [out_of_cache]}
+    return {"in-l2": [in_l2], "in-llc": [in_llc], "out-of-cache": [out_of_cache]}
 
 
 DATA_DEPENDENT = ("two-pass", "online")
@@ -117,7 +117,7 @@ def _buffers(size_class: str, n: int, llc: int | None, kind: str = "random") -> 
     """The buffers of the latest size and row kind, kept for the next
     measurement at it (cold ones hold about 1 GiB: built once, not per
     algorithm)."""
-    return Buffers(_row(kind, n), "warm" if size_class == "in-cache" else "cold", llc)
+    return Buffers(_row(kind, n), "cold" if size_class == "out-of-cache" else "warm", llc)
 
 
 def _measure_at_sizes(make_cases, sizes: list[int], size_class: str, llc, reps: int, rng,
@@ -133,13 +133,17 @@ def _measure_at_sizes(make_cases, sizes: list[int], size_class: str, llc, reps: 
 
 def _plain_variants(family: str, isa: str) -> list[registry.Variant]:
     """The default first, then the other plain-store shapes by unroll, then
-    the default shape with each other exponential whose claim keeps the
-    default contract (see `keeps_contract` for the check of the plan)."""
+    each other exponential whose claim keeps the default contract, in its
+    shapes by unroll (see `keeps_contract` for the check of the plan)."""
+    def plain(exp):
+        return sorted((v for v in registry.variants(family, isa, exp) if not v.streaming),
+                      key=lambda v: (v.unroll, v.accumulators))
+
     default = registry.default_variant(family, isa)
-    others = [v for v in registry.variants(family, isa) if not v.streaming and v != default]
-    exps = [registry.default_variant(family, isa, e) for e in registry.exps_keeping(family, contracts.DEFAULT_RTOL)
-            if e != registry.DEFAULT_EXP]
-    return [default] + sorted(others, key=lambda v: (v.unroll, v.accumulators)) + exps
+    others = [v for v in plain(registry.DEFAULT_EXP) if v != default]
+    exps = [v for e in registry.exps_keeping(family, contracts.DEFAULT_RTOL) if e != registry.DEFAULT_EXP
+            for v in plain(e)]
+    return [default] + others + exps
 
 
 def best_shapes(isa: str, families: set[str], sizes: list[int], size_class: str, llc, reps: int,
@@ -341,15 +345,17 @@ def _pick(labels: list[str], rounds: list[Rounds]) -> tuple[str, str]:
 def tune_contracts(isas, reps: int, quick: bool, log=print) -> tuple[dict, pd.DataFrame]:
     """Per ISA and looser contract (kernels.contracts.CONTRACTS but the
     default), per exponential pass family: the exponential chosen by the rule
-    in cache (the shapes step's sizes and rounds) among those claiming the
-    contract, the untuned choice of registry.CONTRACT_EXPS the incumbent; a
+    in cache (the shapes step's sizes: one rule over both in-cache classes)
+    among those claiming the contract, the untuned choice of
+    registry.CONTRACT_EXPS the incumbent; a
     family whose choice makes an algorithm's plan break the contract keeps
     the untuned one.  log_softmax's reductions choose from the same rounds,
     among the exponentials whose own bound keeps the contract
     (registry.log_exps_keeping), registry.log_contract_exp's the incumbent.
     Returns ({operation: {isa: {"<rtol>": {family: exp}}}}, table)."""
     report = machine.report()
-    sizes = tuning_sizes(report, quick)["in-cache"]
+    class_sizes = tuning_sizes(report, quick)
+    sizes = [n for size_class in tuning.IN_CACHE_CLASSES for n in class_sizes[size_class]]
     llc = machine.last_level_cache(report)
     rng = np.random.default_rng(1)
     families = sorted({f for a in registry.ALGORITHMS for f in registry.ALGORITHM_PASSES[a]}
@@ -374,7 +380,8 @@ def tune_contracts(isas, reps: int, quick: bool, log=print) -> tuple[dict, pd.Da
                         out += [kernel_case(v, x, label, "pass") for v, label in labelled]
                     return out
 
-                rounds = _measure_at_sizes(cases, sizes, "in-cache", llc, reps, rng)
+                rounds = [r for size_class in tuning.IN_CACHE_CLASSES
+                          for r in _measure_at_sizes(cases, class_sizes[size_class], size_class, llc, reps, rng)]
                 exps, tied = {}, {}
                 for family, variants in candidates.items():
                     exps[family], tied[family] = _pick([v.name for v in variants], rounds)
@@ -413,23 +420,28 @@ def tune(isas, algorithms, reps: int, quick: bool, log=print) -> tuple[dict, pd.
     try:
         for isa in isas:
             api.check_isa(isa)
-            log(f"tuning {isa} shapes at n = {', '.join(map(str, class_sizes['in-cache']))} ...")
-            shapes, shape_ties = best_shapes(isa, families, class_sizes["in-cache"], "in-cache", llc, reps, rng)
-            in_cache_plans = {}
+            shapes, shape_ties = {}, {}
+            for size_class in tuning.IN_CACHE_CLASSES:
+                sizes = class_sizes[size_class]
+                log(f"tuning {isa} shapes at n = {', '.join(map(str, sizes))} ({size_class}) ...")
+                shapes[size_class], shape_ties[size_class] = best_shapes(isa, families, sizes, size_class, llc,
+                                                                         reps, rng)
+            llc_plans = {}
             for size_class, sizes in class_sizes.items():
                 log(f"tuning {isa} plans at n = {', '.join(map(str, sizes))} ({size_class}) ...")
                 for algorithm in algorithms:
-                    if size_class == "in-cache":
-                        plan_shapes = shapes
-                    else:  # the shapes the in-cache plan kept: where they are worth it
-                        plan_shapes = {v.family: with_stores(in_cache_plans[algorithm], False).variants[v.family]
-                                       for v in in_cache_plans[algorithm].passes}
+                    if size_class in shapes:
+                        plan_shapes = shapes[size_class]
+                    else:  # the shapes the last-level-cache plan kept: where they are worth it
+                        plan_shapes = {v.family: with_stores(llc_plans[algorithm], False).variants[v.family]
+                                       for v in llc_plans[algorithm].passes}
                     choice = choose_plan(algorithm, isa, plan_shapes, sizes, size_class, llc, reps, rng, log)
-                    if size_class == "in-cache":
-                        in_cache_plans[algorithm] = choice.plan
+                    if size_class == "in-llc":
+                        llc_plans[algorithm] = choice.plan
                     choices.setdefault(isa, {}).setdefault(algorithm, {})[size_class] = {
                         v.family: v.name for v in choice.plan.passes}
-                    tied = {f: shape_ties[f] for f in registry.ALGORITHM_PASSES[algorithm] if f in shape_ties}
+                    class_ties = shape_ties.get(size_class, {})
+                    tied = {f: class_ties[f] for f in registry.ALGORITHM_PASSES[algorithm] if f in class_ties}
                     rows.append(_table_row(isa, size_class, sizes, algorithm, choice, tied))
     finally:
         _buffers.cache_clear()
