@@ -321,12 +321,31 @@ def tuned_plan(algorithm: str, isa: str, n: int | None = None, threads: int = 1,
     """A Plan with this machine's tuned variants for n's size class (registry
     defaults when untuned; out-of-cache when n is None), on one thread unless
     told otherwise (the benchmarks and the book time kernels on one core).
-    Under a looser rtol the plan takes default shapes, with the
-    exponentials the tuner chose for that contract on this machine
-    (`kernels.tuning.contract_exp`), else `kernels.registry.CONTRACT_EXPS`'s."""
+    Under a looser rtol each exponential pass takes the exponential the
+    tuner chose for that contract on this machine
+    (`kernels.tuning.contract_exp`), else `kernels.registry.CONTRACT_EXPS`'s,
+    in the tuned variant's tile where that exponential has it."""
+    tuned = tuning.variants_for(algorithm, isa, n)
     if contracts.check_rtol(rtol) != contracts.DEFAULT_RTOL:
-        return Plan(algorithm, isa, threads=threads, rtol=rtol)
-    return Plan(algorithm, isa, tuning.variants_for(algorithm, isa, n), threads=threads)
+        return Plan(algorithm, isa, _in_tuned_tiles(tuned, isa, rtol), threads=threads, rtol=rtol)
+    return Plan(algorithm, isa, tuned, threads=threads)
+
+
+def _in_tuned_tiles(tuned: dict[str, registry.Variant], isa: str, rtol: float) -> dict[str, registry.Variant]:
+    """The tuned variants with each exponential pass's exponential replaced by
+    the contract's, where a variant of the same tile exists (the other
+    exponentials come in fewer tiles than p5, and with plain stores only);
+    else that pass is left to the contract's default tile."""
+    out = {}
+    for family, variant in tuned.items():
+        if family not in registry.EXP_FAMILIES:
+            out[family] = variant
+            continue
+        exp = _contract_variant(family, isa, rtol).exp
+        same_tile = registry.Variant(family, isa, variant.unroll, variant.accumulators, exp=exp)
+        if same_tile.name in registry.BY_NAME:
+            out[family] = same_tile
+    return out
 
 
 def plan_for(algorithm: str, isa: str | None, n: int, threads=None, rows: int = 1,

@@ -125,3 +125,35 @@ def test_tuner_contract_check_rejects_a_looser_exponential():
     assert not tune.keeps_contract(loose)
     kept = tune._with_default_exp(loose)
     assert all(v.exp == registry.DEFAULT_EXP for v in kept.passes) and tune.keeps_contract(kept)
+
+
+@pytest.mark.parametrize("isa", [p for p in ISA_PARAMS if p.values[0] in registry.WIDE_TILE_VECTORS])
+def test_a_looser_contract_keeps_the_tuned_tiles(isa, tmp_path, monkeypatch):
+    """softmax(..., rtol=...) runs the contract's exponential in the tile the
+    tuner stored for the row's class where that exponential has it (the
+    wide tile), else in the default tile (a p5-only tile); the contract holds."""
+    p5_only = next(v for v in registry.variants("raddstoreexpminusmax", isa)
+                   if not v.streaming and v.unroll != registry.default_variant(v.family, isa).unroll
+                   and v != registry.wide_variant(v.family, isa))
+    stored = {"rmax": registry.default_variant("rmax", isa).name,
+              "raddstoreexpminusmax": registry.wide_variant("raddstoreexpminusmax", isa).name,
+              "vscale": registry.default_variant("vscale", isa).name}
+    recompute = {"raddexpminusmax": p5_only.name.replace("raddstoreexpminusmax", "raddexpminusmax")}
+    path = tmp_path / "tuned.json"
+    path.write_text(json.dumps({"meta": {}, "choices": {isa: {
+        "three-pass-reload": {"in-l2": stored}, "three-pass-recompute": {"in-l2": recompute}}}}))
+    monkeypatch.setattr(tuning, "choices_path", lambda: path)
+    tuning.forget_cached_choices()
+    try:
+        rtol = 1e-4
+        x = rows(1000)["normal(0, 10)"]
+        reload = api.plan_for("three-pass-reload", isa, x.size, rtol=rtol).variants["raddstoreexpminusmax"]
+        assert reload.unroll == registry.wide_variant(reload.family, isa).unroll
+        assert reload.exp == registry.CONTRACT_EXPS[rtol][0]
+        recomputing = api.plan_for("three-pass-recompute", isa, x.size, rtol=rtol).variants["raddexpminusmax"]
+        assert recomputing == registry.default_variant("raddexpminusmax", isa, registry.CONTRACT_EXPS[rtol][0])
+        for algorithm in ("three-pass-reload", "three-pass-recompute"):
+            assert_keeps(kernels.softmax(x, algorithm=algorithm, isa=isa, rtol=rtol), x, algorithm, rtol)
+    finally:
+        monkeypatch.undo()
+        tuning.forget_cached_choices()
