@@ -26,7 +26,8 @@ def _log_kernels(plan: api.Plan) -> dict[str, str]:
     """Kernel names per slot of the log twin: the softmax plan's variants for
     the families both run, else the registry's; the column kernels of plan's
     ISA.  Under the default contract every exponential is the default one,
-    whose error the accuracy bound of tests/test_log_softmax.py assumes;
+    whose error the accuracy bound of tests/test_log_softmax.py assumes, in
+    the softmax variant's tile (p5 has every tile the others have);
     under a looser one (plan.rtol), the tuner's choice for this machine
     (`tuning.contract_exp`), else `registry.log_contract_exp`'s."""
     algorithm = plan.algorithm
@@ -37,8 +38,11 @@ def _log_kernels(plan: api.Plan) -> dict[str, str]:
             exp = (tuning.contract_exp(family, plan.isa, plan.rtol, OPERATION)
                    or registry.log_contract_exp(family, plan.rtol))
             variant = registry.default_variant(family, plan.isa, exp)
-        elif variant is None or variant.exp != registry.DEFAULT_EXP:
+        elif variant is None:
             variant = registry.default_variant(family, plan.isa)
+        elif variant.exp != registry.DEFAULT_EXP:
+            variant = registry.lookup(registry.Variant(family, plan.isa, variant.unroll, variant.accumulators,
+                                                       exp=registry.DEFAULT_EXP).name)
         kernels[family] = variant.name
     for family in registry.LOG_ALGORITHM_COLUMN_PASSES[algorithm]:
         kernels[family] = registry.column_kernel_name(family, plan.isa)

@@ -26,7 +26,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import RUNNABLE, reference_softmax
+from conftest import ISA_PARAMS, RUNNABLE, reference_softmax
 from test_softmax import BACKGROUNDS, NON_FINITE_ROWS
 
 import kernels
@@ -90,6 +90,16 @@ def log_tiles(algorithm, isa):
     """Tiles (elements per main-loop iteration) of the log twin's row kernels."""
     names = logsoftmax._log_kernels(kernels.Plan(algorithm, isa)).values()
     return sorted({registry.lookup(name).tile for name in names if name in registry.BY_NAME})
+
+
+@pytest.mark.parametrize("isa", [p for p in ISA_PARAMS if p.values[0] in registry.WIDE_TILE_VECTORS])
+def test_the_log_twin_runs_p5_in_the_softmax_plans_tile(isa):
+    """A softmax plan whose reduction runs another exponential in the wide
+    tile: under the default contract its log twin runs p5, in that tile."""
+    other = next(e for e in registry.EXPS if e != registry.DEFAULT_EXP)
+    wide = registry.wide_variant("raddextexp", isa, other)
+    twin = logsoftmax._log_kernels(kernels.Plan("two-pass", isa, {"raddextexp": wide}))
+    assert twin["raddextexp"] == registry.wide_variant("raddextexp", isa).name
 
 
 # ------------------------------------------------------------ accuracy
