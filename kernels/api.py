@@ -341,9 +341,8 @@ def _in_tuned_tiles(tuned: dict[str, registry.Variant], isa: str, rtol: float) -
         if family not in registry.EXP_FAMILIES:
             out[family] = variant
             continue
-        exp = _contract_variant(family, isa, rtol).exp
-        same_tile = registry.Variant(family, isa, variant.unroll, variant.accumulators, exp=exp)
-        if same_tile.name in registry.BY_NAME:
+        same_tile = registry.plain_variant(variant, _contract_variant(family, isa, rtol).exp)
+        if same_tile is not None:
             out[family] = same_tile
     return out
 

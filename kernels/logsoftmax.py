@@ -41,8 +41,7 @@ def _log_kernels(plan: api.Plan) -> dict[str, str]:
         elif variant is None:
             variant = registry.default_variant(family, plan.isa)
         elif variant.exp != registry.DEFAULT_EXP:
-            variant = registry.lookup(registry.Variant(family, plan.isa, variant.unroll, variant.accumulators,
-                                                       exp=registry.DEFAULT_EXP).name)
+            variant = registry.plain_variant(variant, registry.DEFAULT_EXP)
         kernels[family] = variant.name
     for family in registry.LOG_ALGORITHM_COLUMN_PASSES[algorithm]:
         kernels[family] = registry.column_kernel_name(family, plan.isa)

@@ -291,6 +291,13 @@ def _exp_variants(exp: str) -> list[Variant]:
     return out + [wide_variant(family, isa, exp) for family in WIDE_EXP_FAMILIES for isa in WIDE_TILE_VECTORS]
 
 
+def plain_variant(variant: Variant, exp: str | None = None) -> Variant | None:
+    """The registered variant of the same family, ISA and tile with plain
+    stores and exponential exp (variant's own by default), or None."""
+    return BY_NAME.get(Variant(variant.family, variant.isa, variant.unroll, variant.accumulators,
+                               exp=exp or variant.exp).name)
+
+
 def wide_variant(family: str, isa: str, exp: str = DEFAULT_EXP) -> Variant:
     """The wide tile of a family of WIDE_EXP_FAMILIES on a vector ISA."""
     return Variant(family, isa, WIDE_TILE_VECTORS[isa] * VECTOR_LANES[isa], exp=exp)

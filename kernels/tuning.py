@@ -330,7 +330,7 @@ def default_algorithm(isa: str, layout: str, n: int, rows: int, threads: int) ->
     del isa, threads
     if layout == "columns":
         return "two-pass"
-    if 8 * n > _l2_bytes() // 2:
+    if n > in_l2_row_limit():
         return "two-pass"
     if 8 * n * rows <= _llc_bytes() // 2 and n >= TWO_PASS_IN_CACHE_MIN_N:
         return "two-pass"

@@ -469,8 +469,7 @@ def plain_twin(variant: registry.Variant) -> registry.Variant:
     """The variant with plain stores instead of streaming ones (itself if it has no streaming stores)."""
     if not variant.streaming:
         return variant
-    plain = registry.BY_NAME.get(dataclasses.replace(variant, streaming=False).name)
-    return plain or registry.default_variant(variant.family, variant.isa)
+    return registry.plain_variant(variant) or registry.default_variant(variant.family, variant.isa)
 
 
 def cases_at(config: SweepConfig, x: np.ndarray, plain_stores: bool = False) -> list[Case]:

@@ -185,7 +185,7 @@ def with_stores(plan: api.Plan, streaming: bool) -> api.Plan:
     passes (the in-place rescale of reloading keeps plain stores)."""
     chosen = {}
     for v in plan.passes:
-        plain = registry.Variant(v.family, v.isa, v.unroll, v.accumulators, exp=v.exp)
+        plain = registry.plain_variant(v)
         twin = _streaming_twin(plain)
         chosen[v.family] = twin if streaming and twin is not None and v.family != "vscale" else plain
     return one_thread_plan(plan.algorithm, plan.isa, chosen)
